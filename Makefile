@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# One Makefile for allocscope. Quiet by default, V=1 for the commands.
+# Everything is built into $(OUTPUT); the source tree stays clean.
+#
+#   make            build $(OUTPUT)/allocscope
+#   make demo       install what is missing, record the demo workload
+#   make check      install what is missing, run every test (as root)
+#   make bench      install what is missing, run the benchmarks
+#   make install    install binary, unit, config and man pages (DESTDIR, prefix)
+
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+LLVM_STRIP ?= llvm-strip
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+prefix ?= /usr/local
+DESTDIR ?=
+
+ARCH := $(shell uname -m)
+ifneq ($(ARCH),x86_64)
+$(error allocscope supports x86_64 only: its probe placement decodes x86 code)
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -g -O2
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 \
+	  -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT) \
+	  -DAS_VERSION='"$(VERSION)"' -DAS_GIT_REV='"$(GIT_REV)"'
+LDLIBS := -lbpf -ldw -lelf -lz -lm -lpthread -lstdc++
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Iinclude -I$(OUTPUT) \
+	      -Wall -Wno-unused-function
+
+SRCS := $(wildcard src/*.c)
+OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(OBJS))
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+SKEL := $(OUTPUT)/allocscope.skel.h
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
+WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/workloads/%,$(WORKLOAD_SRCS))
+
+.PHONY: all clean check demo bench deps install uninstall test-bins
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(OUTPUT)/allocscope
+
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/tests/workloads:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)test -r $(VMLINUX_BTF) || { echo "no kernel BTF at $(VMLINUX_BTF): set VMLINUX_BTF=/path/to/vmlinux" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/allocscope.h $(wildcard bpf/*.bpf.h) $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(SKEL): $(OUTPUT)/allocscope.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name allocscope_bpf > $@
+
+# Only the tracer includes the skeleton.
+$(OUTPUT)/tracer.o: $(SKEL)
+
+$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/allocscope.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/liballocscope.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/allocscope: $(OUTPUT)/main.o $(OUTPUT)/liballocscope.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# Tests: unit tests link the library; workloads are plain programs with
+# known allocation sites, built the way their test says (see the file).
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/test.h $(OUTPUT)/liballocscope.a | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(OUTPUT)/liballocscope.a $(LDLIBS) -o $@
+
+WORKLOAD_CFLAGS = -g -O2 -Wall -pthread $(shell sed -n 's|^/\* cflags: \(.*\) \*/$$|\1|p' $<)
+$(OUTPUT)/tests/workloads/%: tests/workloads/%.c | $(OUTPUT)/tests/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
+
+test-bins: $(OUTPUT)/allocscope $(UNIT_BINS) $(WORKLOAD_BINS)
+
+deps:
+	$(Q)scripts/install-deps.sh build
+
+check:
+	$(Q)scripts/install-deps.sh test
+	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
+
+demo:
+	$(Q)scripts/install-deps.sh build
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/workloads/demo
+	$(Q)scripts/demo.sh $(OUTPUT)
+
+bench:
+	$(Q)scripts/install-deps.sh bench
+	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)OUTPUT=$(OUTPUT) bench/run.sh
+
+install: all
+	install -D -m 0755 $(OUTPUT)/allocscope $(DESTDIR)$(prefix)/sbin/allocscope
+	install -D -m 0644 docs/allocscope.8 $(DESTDIR)$(prefix)/share/man/man8/allocscope.8
+
+uninstall:
+	rm -f $(DESTDIR)$(prefix)/sbin/allocscope $(DESTDIR)$(prefix)/share/man/man8/allocscope.8
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * allocscope.bpf.c - byte-sampling allocation tracer.
+ *
+ * Every traced allocator call traps into the kernel; that trap is the cost
+ * we cannot avoid. Everything else is arranged so that an unsampled call
+ * costs one task-storage lookup and one subtraction:
+ *
+ *  - alloc_session runs at the entry of malloc, calloc, realloc, ... through
+ *    a uprobe session (Linux 6.13+). It counts the requested bytes down on a
+ *    per-thread countdown and returns 1 for unsampled calls, so the kernel
+ *    does not even hijack the return address (no second trap). Sampled calls
+ *    return 0 and the same program runs again at the return, where the
+ *    pointer and a clean caller context (registers, stack) are available.
+ *  - alloc_enter/alloc_exit are the same logic as a classic uprobe and
+ *    uretprobe pair, for kernels without sessions.
+ *  - free_enter looks the pointer up in the live map of sampled pointers;
+ *    a miss is the whole cost for unsampled pointers.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "allocscope.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by user space before load. */
+const volatile __u32 self_tgid;
+const volatile bool track_frees = true;
+
+/* Changed by user space at run time. */
+__u64 sample_rate = AS_DEFAULT_RATE;
+__u64 sample_seq;
+
+struct tstate {
+	__s64 left;		/* bytes until the next sample */
+	__u64 rate;		/* mean the countdown was drawn with; 0: none yet */
+	/*
+	 * The allocator call this thread is inside of, if it is one that may
+	 * call another allocator entry point (glibc's realloc(NULL, n) calls
+	 * malloc; memalign with a small alignment calls malloc; reallocarray
+	 * tail-jumps to realloc). outer_ret is the return address the call
+	 * left at outer_sp: while it is still there, the call has not
+	 * returned.
+	 */
+	__u64 outer_sp;
+	__u64 outer_ret;
+	__u32 outer_fwd;	/* the outer call may tail-jump to realloc */
+	/* The call whose return we asked for, identified by its stack pointer. */
+	__u32 pend_fn;
+	__u64 pend_sp;
+	__u64 pend_ip;		/* entry address of the allocator function */
+	__u64 pend_size;
+	__u64 pend_rate;	/* 0: not sampled (only the old block matters) */
+	__u64 pend_memptr;	/* posix_memalign's void ** */
+	__u64 pend_old;		/* realloc's old pointer, if it was sampled */
+	struct as_live_val pend_old_val;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tstate);
+} tstates SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);	/* set by user space */
+	__type(key, struct as_live_key);
+	__type(value, struct as_live_val);
+} live SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);	/* set by user space */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AS_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+/* Wake the reader only when the ring is filling up; it polls anyway. */
+static __always_inline __u64 wakeup_flags(void)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	return avail > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* R * ln2 * 2^16, as as_exp_gap() wants it; ln2 * 2^16 = 45426.0936. */
+static __always_inline __u64 rate_k(__u64 rate)
+{
+	return rate * 45426 + ((rate * 6136) >> 16);
+}
+
+/* Decrement the countdown by one call's bytes; true if the call is sampled. */
+static __always_inline bool countdown(struct tstate *t, __u64 size)
+{
+	__u64 rate = sample_rate;
+
+	if (rate <= 1)
+		return true;	/* exact mode: every call */
+	if (t->rate != rate) {
+		/* a fresh draw for a new thread or a new rate (memoryless) */
+		t->rate = rate;
+		t->left = as_exp_gap(bpf_get_prandom_u32(), rate_k(rate));
+	}
+	/* Zero-byte calls still make an object: sample them as one byte. */
+	if (size == 0)
+		size = 1;
+	if (size > (1ULL << 62))
+		size = 1ULL << 62;
+	t->left -= (__s64)size;
+	if (t->left >= 0)
+		return false;
+	t->left = as_exp_gap(bpf_get_prandom_u32(), rate_k(rate));
+	return true;
+}
+
+/*
+ * Is this call made from inside the outer allocator call recorded in t?
+ * A deeper stack pointer with the outer call's return address still in
+ * place means the outer call has not returned yet; a tail-jump from
+ * reallocarray to realloc arrives with the very same stack pointer.
+ */
+static __always_inline bool nested(struct tstate *t, __u64 sp, __u32 fn)
+{
+	__u64 ret = 0;
+
+	if (sp < t->outer_sp ||
+	    (sp == t->outer_sp && t->outer_fwd && fn == AS_FN_REALLOC)) {
+		if (!bpf_probe_read_user(&ret, sizeof(ret), (void *)t->outer_sp) &&
+		    ret == t->outer_ret)
+			return true;
+	}
+	t->outer_sp = 0;
+	return false;
+}
+
+static __always_inline bool may_nest(__u32 fn)
+{
+	return fn == AS_FN_REALLOC || fn == AS_FN_REALLOCARRAY ||
+	       fn == AS_FN_POSIX_MEMALIGN || fn == AS_FN_ALIGNED_ALLOC ||
+	       fn == AS_FN_VALLOC || fn == AS_FN_PVALLOC;
+}
+
+/*
+ * n * m, or ~0 on overflow (the call fails and counts nothing). Written
+ * with 32-bit limbs: clang turns "m > ~0 / n" into a 128-bit multiply that
+ * the BPF backend cannot emit.
+ */
+static __always_inline __u64 mul_size(__u64 n, __u64 m)
+{
+	__u64 n1 = n >> 32, m1 = m >> 32, cross, lo, prod;
+
+	if (n1 && m1)
+		return ~0ULL;
+	cross = n1 * (m & 0xffffffffULL) + m1 * (n & 0xffffffffULL);
+	if (cross >> 32)
+		return ~0ULL;
+	lo = (n & 0xffffffffULL) * (m & 0xffffffffULL);
+	prod = (cross << 32) + lo;
+	return prod < lo ? ~0ULL : prod;
+}
+
+/* Requested bytes of a call, and the block it reallocates (if any). */
+static __always_inline __u64 call_size(struct pt_regs *ctx, __u32 fn, __u64 *old)
+{
+	switch (fn) {
+	case AS_FN_MALLOC:
+	case AS_FN_VALLOC:
+	case AS_FN_NEW:
+		return PT_REGS_PARM1(ctx);
+	case AS_FN_PVALLOC:
+		return (PT_REGS_PARM1(ctx) + AS_PAGE_SIZE - 1) & ~(__u64)(AS_PAGE_SIZE - 1);
+	case AS_FN_CALLOC:
+		return mul_size(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
+	case AS_FN_REALLOC:
+		*old = PT_REGS_PARM1(ctx);
+		return PT_REGS_PARM2(ctx);
+	case AS_FN_REALLOCARRAY:
+		*old = PT_REGS_PARM1(ctx);
+		return mul_size(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx));
+	case AS_FN_POSIX_MEMALIGN:
+		return PT_REGS_PARM3(ctx);
+	case AS_FN_ALIGNED_ALLOC:
+		return PT_REGS_PARM2(ctx);
+	}
+	return ~0ULL;
+}
+
+static __always_inline void emit_free(__u32 tgid, __u64 seq, __u64 ptr)
+{
+	struct as_free_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(AS_STAT_DROP_FREE_RINGBUF);
+		return;
+	}
+	e->type = AS_EV_FREE;
+	e->tgid = tgid;
+	e->seq = seq;
+	e->ptr = ptr;
+	bpf_ringbuf_submit(e, wakeup_flags());
+	stat_inc(AS_STAT_FREES);
+}
+
+/*
+ * realloc moves a sampled block: take it out of the live set now, before
+ * the allocator can hand the address to another thread, and decide at the
+ * return whether it was freed (success) or is still live (failure).
+ */
+static __always_inline bool take_old(struct tstate *t, __u32 tgid, __u64 old)
+{
+	struct as_live_key key = { .tgid = tgid, .ptr = old };
+	struct as_live_val *v;
+
+	if (!track_frees || !old)
+		return false;
+	v = bpf_map_lookup_elem(&live, &key);
+	if (!v)
+		return false;
+	t->pend_old_val = *v;
+	if (bpf_map_delete_elem(&live, &key))
+		return false;
+	t->pend_old = old;
+	return true;
+}
+
+static __always_inline void settle_old(struct tstate *t, __u32 tgid, __u64 ptr)
+{
+	struct as_live_key key = { .tgid = tgid, .ptr = t->pend_old };
+
+	if (!ptr && t->pend_size) {
+		/* realloc failed: the old block is still there */
+		bpf_map_update_elem(&live, &key, &t->pend_old_val, BPF_ANY);
+	} else {
+		emit_free(tgid, t->pend_old_val.seq, t->pend_old);
+	}
+	t->pend_old = 0;
+}
+
+/* Entry of an allocation function. Returns 0 to ask for the return. */
+static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
+{
+	__u32 fn = AS_COOKIE_FN(cookie);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 sp = PT_REGS_SP(ctx), size, old = 0;
+	struct tstate *t;
+	bool sampled, moved;
+
+	if (tgid == self_tgid)
+		return 1;
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		stat_inc(AS_STAT_DROP_NO_TSTATE);
+		return 1;
+	}
+	if (t->outer_sp && nested(t, sp, fn)) {
+		stat_inc(AS_STAT_NESTED);
+		return 1;
+	}
+	size = call_size(ctx, fn, &old);
+	if (size == ~0ULL)
+		return 1;
+	if (may_nest(fn) &&
+	    !bpf_probe_read_user(&t->outer_ret, sizeof(t->outer_ret), (void *)sp)) {
+		t->outer_sp = sp;
+		t->outer_fwd = fn == AS_FN_REALLOCARRAY;
+	}
+	sampled = countdown(t, size);
+	moved = take_old(t, tgid, old);
+	if (!sampled && !moved)
+		return 1;
+
+	t->pend_fn = fn;
+	t->pend_sp = sp;
+	t->pend_ip = PT_REGS_IP(ctx) - AS_COOKIE_DELTA(cookie);
+	t->pend_size = size;
+	t->pend_rate = sampled ? (sample_rate ?: 1) : 0;
+	t->pend_memptr = fn == AS_FN_POSIX_MEMALIGN ? PT_REGS_PARM1(ctx) : 0;
+	return 0;
+}
+
+static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
+				       __u64 pid_tgid, __u64 ptr)
+{
+	struct as_live_key key = { .tgid = pid_tgid >> 32, .ptr = ptr };
+	struct as_live_val val, *stale;
+	struct as_alloc_event *e;
+	long n;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(AS_STAT_DROP_RINGBUF);
+		return;
+	}
+	e->type = AS_EV_ALLOC;
+	e->tgid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->fn = t->pend_fn;
+	e->seq = __sync_fetch_and_add(&sample_seq, 1) + 1;
+	e->ts = bpf_ktime_get_ns();
+	e->size = t->pend_size;
+	e->ptr = ptr;
+	e->rate = t->pend_rate;
+	e->alloc_ip = t->pend_ip;
+	/* At the return the caller's frame is intact: ips[0] is the caller. */
+	n = bpf_get_stack(ctx, e->ips, sizeof(e->ips), BPF_F_USER_STACK);
+	if (n <= 0) {
+		stat_inc(AS_STAT_STACK_ERR);
+		e->ips[0] = PT_REGS_IP(ctx);
+		n = sizeof(e->ips[0]);
+	}
+	e->nr_ips = n / sizeof(e->ips[0]);
+
+	if (track_frees) {
+		/* An address already in the set was freed where we could not see it. */
+		stale = bpf_map_lookup_elem(&live, &key);
+		if (stale)
+			emit_free(key.tgid, stale->seq, ptr);
+		val.seq = e->seq;
+		val.size = e->size;
+		val.rate = e->rate;
+		if (bpf_map_update_elem(&live, &key, &val, BPF_ANY)) {
+			stat_inc(AS_STAT_DROP_LIVE_FULL);
+			e->fn |= AS_EVF_UNTRACKED;
+		}
+	}
+	bpf_ringbuf_submit(e, wakeup_flags());
+	stat_inc(AS_STAT_SAMPLES);
+}
+
+/* Return of an allocation function whose entry asked for it. */
+static __always_inline void alloc_return(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 ptr = PT_REGS_RC(ctx);
+	struct tstate *t;
+
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);
+	if (!t || !t->pend_fn || PT_REGS_SP(ctx) != t->pend_sp + 8)
+		return;	/* not the call we asked for */
+	if (t->outer_sp == t->pend_sp)
+		t->outer_sp = 0;
+	if (t->pend_fn == AS_FN_POSIX_MEMALIGN) {
+		if ((int)ptr != 0 ||
+		    bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->pend_memptr))
+			ptr = 0;
+	}
+	if (t->pend_old)
+		settle_old(t, pid_tgid >> 32, ptr);
+	if (t->pend_rate) {
+		if (ptr)
+			emit_alloc(ctx, t, pid_tgid, ptr);
+		else
+			stat_inc(AS_STAT_FAILED);
+	}
+	t->pend_fn = 0;
+}
+
+/*
+ * Uprobe session (attach type BPF_TRACE_UPROBE_SESSION): one program for
+ * entry and return. The session kfuncs changed their prototypes in Linux
+ * 7.0, so the return is told apart without them: at the entry the
+ * instruction pointer is the probe address, at the return it is the
+ * caller's return address.
+ */
+SEC("uprobe")
+int alloc_session(struct pt_regs *ctx)
+{
+	if (PT_REGS_IP(ctx) != bpf_get_func_ip(ctx)) {
+		alloc_return(ctx);
+		return 0;
+	}
+	return alloc_entry(ctx, bpf_get_attach_cookie(ctx));
+}
+
+/* Classic uprobe + uretprobe. Perf-event uprobes must return 0. */
+SEC("uprobe")
+int alloc_enter(struct pt_regs *ctx)
+{
+	alloc_entry(ctx, bpf_get_attach_cookie(ctx));
+	return 0;
+}
+
+SEC("uretprobe")
+int alloc_exit(struct pt_regs *ctx)
+{
+	alloc_return(ctx);
+	return 0;
+}
+
+SEC("uprobe")
+int free_enter(struct pt_regs *ctx)
+{
+	struct as_live_key key = {
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.ptr = PT_REGS_PARM1(ctx),
+	};
+	struct as_live_val *v;
+	__u64 seq;
+
+	v = bpf_map_lookup_elem(&live, &key);
+	if (!v)
+		return 0;
+	seq = v->seq;
+	if (bpf_map_delete_elem(&live, &key))
+		return 0;	/* a concurrent double free got it first */
+	emit_free(key.tgid, seq, key.ptr);
+	return 0;
+}

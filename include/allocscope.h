@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * allocscope.h - the one header shared by the BPF programs and user space.
+ *
+ * It holds the ABI between the two sides (map keys and values, ring buffer
+ * records, cookies, counters) and the integer exponential draw used by the
+ * in-kernel sampler, so that the unit tests check the very code the kernel
+ * runs. Fixed-width __u64-style types only: it must compile against both
+ * vmlinux.h and <linux/types.h>.
+ */
+#ifndef ALLOCSCOPE_H
+#define ALLOCSCOPE_H
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+#define AS_MAX_STACK		127	/* = default kernel.perf_event_max_stack */
+#define AS_DEFAULT_RATE		524288	/* bytes, like Go's MemProfileRate */
+#define AS_MAX_RATE		(1ULL << 40)
+#define AS_PAGE_SIZE		4096
+#define AS_NR_REGS		17	/* DWARF x86-64: rax..r15, rip */
+#define AS_MAX_STACK_COPY	(32 * 1024)
+
+/*
+ * What a probe point is. The low byte of each uprobe's cookie; the next
+ * byte is how far the probe sits past the function entry (it is moved past
+ * instructions the kernel would single-step, see src/attach.c).
+ */
+enum as_fn {
+	AS_FN_NONE = 0,
+	AS_FN_MALLOC,		/* (size) */
+	AS_FN_CALLOC,		/* (n, size) */
+	AS_FN_REALLOC,		/* (ptr, size) */
+	AS_FN_REALLOCARRAY,	/* (ptr, n, size) */
+	AS_FN_POSIX_MEMALIGN,	/* (void **memptr, align, size) -> int */
+	AS_FN_ALIGNED_ALLOC,	/* (align, size): aligned_alloc, memalign */
+	AS_FN_VALLOC,		/* (size) */
+	AS_FN_PVALLOC,		/* (size), rounded up to a page */
+	AS_FN_NEW,		/* operator new and new[] (size, ...) */
+	AS_FN_FREE,		/* free, cfree, operator delete (ptr, ...) */
+	AS_FN_MAX,
+};
+
+#define AS_COOKIE(fn, delta)	((__u64)(fn) | ((__u64)(delta) << 8))
+#define AS_COOKIE_FN(c)		((__u32)((c) & 0xff))
+#define AS_COOKIE_DELTA(c)	((__u32)(((c) >> 8) & 0xff))
+
+enum as_event_type {
+	AS_EV_ALLOC = 1,	/* struct as_alloc_event */
+	AS_EV_FREE,		/* struct as_free_event */
+};
+
+/* One sampled allocation, emitted from the return probe. */
+struct as_alloc_event {
+	__u32 type;
+	__u32 tgid;
+	__u32 tid;
+	__u16 fn;		/* enum as_fn, | AS_EVF_UNTRACKED */
+	__u16 nr_ips;		/* valid entries in ips[] */
+	__u64 seq;		/* sample id, echoed by the matching free */
+	__u64 ts;		/* CLOCK_MONOTONIC ns */
+	__u64 size;		/* requested bytes (n * size for calloc) */
+	__u64 ptr;
+	__u64 rate;		/* mean sampling gap in force when it was picked */
+	__u64 alloc_ip;		/* entry address of the allocator function */
+	__u64 ips[AS_MAX_STACK];	/* user stack at return: ips[0] is the caller */
+};
+
+/* The live map was full: the sample counts in alloc_*, not in inuse_*. */
+#define AS_EVF_UNTRACKED	0x8000
+
+/* A sampled pointer was freed (or moved by realloc). */
+struct as_free_event {
+	__u32 type;
+	__u32 tgid;
+	__u64 seq;
+	__u64 ptr;
+};
+
+struct as_live_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ptr;
+};
+
+struct as_live_val {
+	__u64 seq;
+	__u64 size;
+	__u64 rate;
+};
+
+/* Per-CPU counters in the "stats" map; every drop has a reason here. */
+enum as_stat {
+	AS_STAT_SAMPLES,	/* sampled allocations emitted */
+	AS_STAT_FREES,		/* frees of sampled pointers emitted */
+	AS_STAT_DROP_RINGBUF,	/* ring buffer full: sample lost */
+	AS_STAT_DROP_FREE_RINGBUF,	/* ring buffer full: free lost */
+	AS_STAT_DROP_LIVE_FULL,	/* live map full: sample not tracked for inuse */
+	AS_STAT_DROP_NO_TSTATE,	/* no per-thread state: call not counted */
+	AS_STAT_STACK_ERR,	/* bpf_get_stack failed: sample has no stack */
+	AS_STAT_NESTED,		/* allocator call nested in another, counted once */
+	AS_STAT_FAILED,		/* sampled call returned NULL: nothing counted */
+	AS_STAT_MAX,
+};
+
+/*
+ * Sampling math. A thread's countdown of "bytes until the next sample" is
+ * drawn from an exponential distribution with mean R, which makes every
+ * byte sampled independently with probability 1/R, so an allocation of s
+ * bytes is sampled with probability 1 - exp(-s/R) (see
+ * ../shared/reference/sampling-math.md, section 2).
+ *
+ * -ln(U) for U = u / 2^32 is ln2 * (32 - log2(u)). log2 is computed exactly
+ * to 32 fraction bits by repeated squaring: no table, no floating point,
+ * a bounded loop the verifier accepts, and no bias for small gaps (the
+ * absolute error near U -> 1 is what decides whether tiny allocations are
+ * sampled; a 256-entry table under-samples them by 0.25%).
+ */
+
+/* log2(u) in Q32 fixed point, for u > 0. */
+static __always_inline __u64 as_log2_q32(__u32 u)
+{
+	__u32 v = u;
+	__u64 x, frac = 0;
+	int msb = 0, i;
+
+	if (v >= 1U << 16) { msb += 16; v >>= 16; }
+	if (v >= 1U << 8) { msb += 8; v >>= 8; }
+	if (v >= 1U << 4) { msb += 4; v >>= 4; }
+	if (v >= 1U << 2) { msb += 2; v >>= 2; }
+	if (v >= 1U << 1) { msb += 1; }
+
+	/* mantissa in [1, 2) as Q31 */
+	x = (__u64)u << (31 - msb);
+	for (i = 0; i < 32; i++) {
+		x = (x * x) >> 31;
+		frac <<= 1;
+		if (x >= 1ULL << 32) {
+			x >>= 1;
+			frac |= 1;
+		}
+	}
+	return ((__u64)msb << 32) | frac;
+}
+
+/*
+ * An exponential gap with mean R, from one uniform 32-bit draw u.
+ * k = round(R * ln2 * 2^16), precomputed in user space (as_rate_k()).
+ * Returns (32 - log2 u) * R * ln2 = -ln(u / 2^32) * R, in bytes; at most
+ * about 22 R. The 128-bit product is assembled from 32-bit limbs.
+ */
+static __always_inline __u64 as_exp_gap(__u32 u, __u64 k)
+{
+	__u64 e, e0, e1, k0, k1;
+
+	if (!u)
+		u = 1;
+	e = (32ULL << 32) - as_log2_q32(u);	/* -log2(U), Q32, <= 2^37 */
+	e1 = e >> 32;
+	e0 = e & 0xffffffffULL;
+	k1 = k >> 32;
+	k0 = k & 0xffffffffULL;
+	/* (e * k) >> 48 */
+	return ((e1 * k1) << 16) + ((e1 * k0 + e0 * k1) >> 16) + ((e0 * k0) >> 48);
+}
+
+#endif /* ALLOCSCOPE_H */
