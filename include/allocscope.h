@@ -11,6 +11,10 @@
 #ifndef ALLOCSCOPE_H
 #define ALLOCSCOPE_H
 
+#ifndef __VMLINUX_H__		/* the BPF side has the types from vmlinux.h */
+#include <linux/types.h>
+#endif
+
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif

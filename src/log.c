@@ -2,7 +2,6 @@
 /* log.c - stderr diagnostics with a level. */
 #include <errno.h>
 #include <stdio.h>
-#include <bpf/libbpf.h>
 
 #include "log.h"
 
@@ -32,7 +31,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	errno = saved;
 }
 
-int log_libbpf(int level, const char *fmt, va_list ap)
+int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	/* libbpf is chatty on failures we report ourselves: demote by one. */
 	enum log_level ours = level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;

@@ -10,6 +10,7 @@
 #define AS_LOG_H
 
 #include <stdarg.h>
+#include <bpf/libbpf.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -18,7 +19,7 @@ enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* libbpf's print callback: its messages appear one level lower than ours. */
-int log_libbpf(int level, const char *fmt, va_list ap);
+int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap);
 
 #define pr_err(...)	log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define pr_warn(...)	log_msg(LOG_LVL_WARN, __VA_ARGS__)

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* aggregator.c - per-(process, stack, size) sums of unbiased samples. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggregator.h"
+#include "hmap.h"
+#include "symbolizer.h"
+
+struct proc_node {
+	struct hnode node;		/* in agg.procs, by pid, while current */
+	struct proc_node *all_next;
+	struct agg_proc p;
+};
+
+struct stack_node {
+	struct hnode node;
+	__u32 nr;
+	__u64 pcs[];
+};
+
+struct site_node {
+	struct hnode node;
+	struct agg_site s;
+};
+
+struct seq_node {
+	struct hnode node;
+	__u64 seq;
+	struct site_node *site;
+	double w;
+};
+
+struct agg {
+	struct hmap procs;
+	struct proc_node *all;
+	struct hmap stacks;
+	struct hmap sites;
+	struct hmap seqs;
+	__u64 samples, frees;
+};
+
+double agg__weight(__u64 size, __u64 rate)
+{
+	double s = size ? (double)size : 1.0;
+
+	if (rate <= 1)
+		return 1.0;
+	/* 1 / (1 - exp(-s/R)); expm1 keeps precision when s << R */
+	return 1.0 / -expm1(-s / (double)rate);
+}
+
+struct agg *agg__new(void)
+{
+	return calloc(1, sizeof(struct agg));
+}
+
+static void free_seq(struct hnode *n, void *ctx)
+{
+	free(hmap_entry(n, struct seq_node, node));
+}
+
+static void free_site(struct hnode *n, void *ctx)
+{
+	free(hmap_entry(n, struct site_node, node));
+}
+
+static void free_stack(struct hnode *n, void *ctx)
+{
+	free(hmap_entry(n, struct stack_node, node));
+}
+
+void agg__free(struct agg *a)
+{
+	struct proc_node *p, *next;
+
+	if (!a)
+		return;
+	hmap__each(&a->seqs, free_seq, NULL);
+	hmap__each(&a->sites, free_site, NULL);
+	hmap__each(&a->stacks, free_stack, NULL);
+	for (p = a->all; p; p = next) {
+		next = p->all_next;
+		addr_space__free(p->p.as);
+		free(p->p.exe);
+		free(p);
+	}
+	hmap__release(&a->seqs);
+	hmap__release(&a->sites);
+	hmap__release(&a->stacks);
+	hmap__release(&a->procs);
+	free(a);
+}
+
+static bool proc_eq(const struct hnode *n, const void *key)
+{
+	return hmap_entry(n, struct proc_node, node)->p.pid == *(const pid_t *)key;
+}
+
+static struct proc_node *new_proc(struct agg *a, pid_t pid, __u32 gen)
+{
+	struct proc_node *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->p.pid = pid;
+	p->p.gen = gen;
+	if (hmap__add(&a->procs, &p->node, hash_u64(pid))) {
+		free(p);
+		return NULL;
+	}
+	p->all_next = a->all;
+	a->all = p;
+	return p;
+}
+
+struct agg_proc *agg__proc(struct agg *a, pid_t pid)
+{
+	struct hnode *n = hmap__find(&a->procs, hash_u64(pid), proc_eq, &pid);
+	struct proc_node *p;
+
+	if (n)
+		return &hmap_entry(n, struct proc_node, node)->p;
+	p = new_proc(a, pid, 0);
+	return p ? &p->p : NULL;
+}
+
+void agg__proc_exec(struct agg *a, pid_t pid)
+{
+	struct hnode *n = hmap__find(&a->procs, hash_u64(pid), proc_eq, &pid);
+	struct proc_node *old;
+
+	if (!n)
+		return;
+	old = hmap_entry(n, struct proc_node, node);
+	old->p.replaced = true;
+	hmap__del(&a->procs, n);
+	new_proc(a, pid, old->p.gen + 1);
+}
+
+struct stack_key {
+	const __u64 *pcs;
+	__u32 nr;
+};
+
+static bool stack_eq(const struct hnode *n, const void *key)
+{
+	const struct stack_node *s = hmap_entry(n, struct stack_node, node);
+	const struct stack_key *k = key;
+
+	return s->nr == k->nr && !memcmp(s->pcs, k->pcs, k->nr * sizeof(*k->pcs));
+}
+
+static struct stack_node *intern_stack(struct agg *a, const __u64 *pcs, __u32 nr)
+{
+	struct stack_key k = { pcs, nr };
+	struct stack_node *s;
+	__u64 h = nr;
+	struct hnode *n;
+	__u32 i;
+
+	for (i = 0; i < nr; i++)
+		h = hash_mix(h, pcs[i]);
+	n = hmap__find(&a->stacks, h, stack_eq, &k);
+	if (n)
+		return hmap_entry(n, struct stack_node, node);
+	s = malloc(sizeof(*s) + nr * sizeof(*pcs));
+	if (!s)
+		return NULL;
+	s->nr = nr;
+	memcpy(s->pcs, pcs, nr * sizeof(*pcs));
+	if (hmap__add(&a->stacks, &s->node, h)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct site_key {
+	const struct agg_proc *proc;
+	const __u64 *pcs;
+	__u64 size;
+};
+
+static bool site_eq(const struct hnode *n, const void *key)
+{
+	const struct agg_site *s = &hmap_entry(n, struct site_node, node)->s;
+	const struct site_key *k = key;
+
+	return s->proc == k->proc && s->pcs == k->pcs && s->size == k->size;
+}
+
+static struct site_node *get_site(struct agg *a, struct agg_proc *p, struct stack_node *st,
+				  __u64 size)
+{
+	struct site_key k = { p, st->pcs, size };
+	__u64 h = hash_mix(hash_mix(hash_u64((__u64)(unsigned long)p), (__u64)(unsigned long)st),
+			   size);
+	struct hnode *n = hmap__find(&a->sites, h, site_eq, &k);
+	struct site_node *s;
+
+	if (n)
+		return hmap_entry(n, struct site_node, node);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->s.proc = p;
+	s->s.pcs = st->pcs;
+	s->s.nr_pcs = st->nr;
+	s->s.size = size;
+	if (hmap__add(&a->sites, &s->node, h)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static bool seq_eq(const struct hnode *n, const void *key)
+{
+	return hmap_entry(n, struct seq_node, node)->seq == *(const __u64 *)key;
+}
+
+int agg__add_alloc(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr_pcs,
+		   __u16 fn, __u64 alloc_ip, __u64 size, __u64 rate, __u64 seq, bool tracked)
+{
+	struct stack_node *st = intern_stack(a, pcs, nr_pcs);
+	double w = agg__weight(size, rate);
+	struct site_node *s;
+	struct seq_node *q;
+
+	s = st ? get_site(a, p, st, size) : NULL;
+	if (!s)
+		return -ENOMEM;
+	if (!s->s.n_alloc) {
+		s->s.fn = fn;
+		s->s.alloc_ip = alloc_ip;
+	}
+	s->s.n_alloc++;
+	s->s.w_alloc += w;
+	p->nr_samples++;
+	a->samples++;
+	if (!tracked) {
+		s->s.w_untracked += w;
+		return 0;
+	}
+	q = malloc(sizeof(*q));
+	if (!q || hmap__add(&a->seqs, &q->node, hash_u64(seq))) {
+		free(q);
+		s->s.w_untracked += w;
+		return -ENOMEM;
+	}
+	q->seq = seq;
+	q->site = s;
+	q->w = w;
+	return 0;
+}
+
+void agg__add_free(struct agg *a, __u64 seq)
+{
+	struct hnode *n = hmap__find(&a->seqs, hash_u64(seq), seq_eq, &seq);
+	struct seq_node *q;
+
+	if (!n)
+		return;
+	q = hmap_entry(n, struct seq_node, node);
+	q->site->s.n_free++;
+	q->site->s.w_free += q->w;
+	a->frees++;
+	hmap__del(&a->seqs, n);
+	free(q);
+}
+
+struct site_iter {
+	void (*fn)(const struct agg_site *, void *);
+	void *ctx;
+};
+
+static void visit_site(struct hnode *n, void *ctx)
+{
+	struct site_iter *it = ctx;
+
+	it->fn(&hmap_entry(n, struct site_node, node)->s, it->ctx);
+}
+
+void agg__for_each_site(struct agg *a, void (*fn)(const struct agg_site *, void *), void *ctx)
+{
+	struct site_iter it = { fn, ctx };
+
+	hmap__each(&a->sites, visit_site, &it);
+}
+
+void agg__for_each_proc(struct agg *a, void (*fn)(struct agg_proc *, void *), void *ctx)
+{
+	struct proc_node *p;
+
+	for (p = a->all; p; p = p->all_next)
+		fn(&p->p, ctx);
+}
+
+static void add_totals(const struct agg_site *s, void *ctx)
+{
+	struct agg_totals *t = ctx;
+	double live = s->w_alloc - s->w_free - s->w_untracked;
+
+	t->sites++;
+	t->alloc_objects += s->w_alloc;
+	t->alloc_bytes += s->w_alloc * s->size;
+	t->inuse_objects += live;
+	t->inuse_bytes += live * s->size;
+}
+
+static void count_proc(struct agg_proc *p, void *ctx)
+{
+	((struct agg_totals *)ctx)->procs++;
+}
+
+void agg__totals(struct agg *a, struct agg_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->samples = a->samples;
+	t->frees = a->frees;
+	agg__for_each_site(a, add_totals, t);
+	agg__for_each_proc(a, count_proc, t);
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * aggregator.h - sampled allocations, summed per (process, stack, size).
+ *
+ * Each sample is unbiased on arrival with its Horvitz-Thompson weight
+ * 1 / (1 - exp(-s/R)) and summed per site; a site has one size, so the
+ * estimate is exact in expectation however sizes mix on a stack (summing
+ * first and unbiasing with the mean size is what biased pprof's legacy
+ * reader). A free subtracts the very weight its sample added.
+ */
+#ifndef AS_AGGREGATOR_H
+#define AS_AGGREGATOR_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+struct agg;
+struct addr_space;
+
+/* One process image: a pid, and a new one after each exec. */
+struct agg_proc {
+	pid_t pid;
+	__u32 gen;			/* exec generation of this pid */
+	char comm[16];
+	char *exe;
+	struct addr_space *as;		/* mappings snapshot; NULL if never read */
+	bool exited;
+	bool replaced;			/* the pid exec'ed another image */
+	__u64 nr_samples;
+	void *priv;			/* for the exporter */
+};
+
+struct agg_site {
+	struct agg_proc *proc;
+	const __u64 *pcs;		/* return addresses, caller first */
+	__u32 nr_pcs;
+	__u16 fn;			/* allocator function (enum as_fn) */
+	__u64 alloc_ip;			/* its entry address */
+	__u64 size;			/* requested bytes */
+	__u64 n_alloc, n_free;		/* sampled allocations and frees */
+	double w_alloc;			/* estimated objects allocated */
+	double w_free;			/* estimated objects freed */
+	double w_untracked;		/* estimated objects not in the live set */
+};
+
+/* Estimated objects behind one sample of size bytes at mean gap rate. */
+double agg__weight(__u64 size, __u64 rate);
+
+struct agg *agg__new(void);
+void agg__free(struct agg *a);
+
+/* The current image of pid, created (without mappings) on first use. */
+struct agg_proc *agg__proc(struct agg *a, pid_t pid);
+/* pid exec'ed: later samples belong to a new image. */
+void agg__proc_exec(struct agg *a, pid_t pid);
+
+int agg__add_alloc(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr_pcs,
+		   __u16 fn, __u64 alloc_ip, __u64 size, __u64 rate, __u64 seq, bool tracked);
+/* A sampled pointer was freed; unknown seqs are ignored. */
+void agg__add_free(struct agg *a, __u64 seq);
+
+void agg__for_each_site(struct agg *a, void (*fn)(const struct agg_site *, void *), void *ctx);
+void agg__for_each_proc(struct agg *a, void (*fn)(struct agg_proc *, void *), void *ctx);
+
+struct agg_totals {
+	__u64 samples, frees, sites, procs;
+	double alloc_objects, alloc_bytes, inuse_objects, inuse_bytes;
+};
+void agg__totals(struct agg *a, struct agg_totals *t);
+
+#endif /* AS_AGGREGATOR_H */

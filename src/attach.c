@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* attach.c - which object provides malloc, and where to probe it. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "allocscope.h"
+#include "attach.h"
+#include "elf.h"
+#include "log.h"
+#include "procfs.h"
+
+/*
+ * The allocator API. Aliases (glibc's memalign is aligned_alloc) share an
+ * address and get one probe: the first row wins, so keep the common names
+ * first. C++ operator new/delete are probed only in objects that define
+ * them together with malloc (jemalloc, tcmalloc, mimalloc); libstdc++'s
+ * operator new calls malloc and is seen there.
+ */
+static const struct {
+	const char *name;
+	enum as_fn fn;
+} alloc_syms[] = {
+	{ "malloc", AS_FN_MALLOC },
+	{ "calloc", AS_FN_CALLOC },
+	{ "realloc", AS_FN_REALLOC },
+	{ "reallocarray", AS_FN_REALLOCARRAY },
+	{ "posix_memalign", AS_FN_POSIX_MEMALIGN },
+	{ "aligned_alloc", AS_FN_ALIGNED_ALLOC },
+	{ "memalign", AS_FN_ALIGNED_ALLOC },
+	{ "valloc", AS_FN_VALLOC },
+	{ "pvalloc", AS_FN_PVALLOC },
+	{ "_Znwm", AS_FN_NEW },
+	{ "_Znam", AS_FN_NEW },
+	{ "_ZnwmRKSt9nothrow_t", AS_FN_NEW },
+	{ "_ZnamRKSt9nothrow_t", AS_FN_NEW },
+	{ "_ZnwmSt11align_val_t", AS_FN_NEW },
+	{ "_ZnamSt11align_val_t", AS_FN_NEW },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", AS_FN_NEW },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", AS_FN_NEW },
+	{ "free", AS_FN_FREE },
+	{ "cfree", AS_FN_FREE },
+	{ "_ZdlPv", AS_FN_FREE },
+	{ "_ZdaPv", AS_FN_FREE },
+	{ "_ZdlPvm", AS_FN_FREE },
+	{ "_ZdaPvm", AS_FN_FREE },
+	{ "_ZdlPvRKSt9nothrow_t", AS_FN_FREE },
+	{ "_ZdaPvRKSt9nothrow_t", AS_FN_FREE },
+	{ "_ZdlPvSt11align_val_t", AS_FN_FREE },
+	{ "_ZdaPvSt11align_val_t", AS_FN_FREE },
+	{ "_ZdlPvmSt11align_val_t", AS_FN_FREE },
+	{ "_ZdaPvmSt11align_val_t", AS_FN_FREE },
+	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", AS_FN_FREE },
+	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", AS_FN_FREE },
+};
+
+/* x86-64 registers the probed functions read: rdx, rsp, rbp, rsi, rdi. */
+static bool protected_reg(int reg)
+{
+	return reg == 2 || reg == 4 || reg == 5 || reg == 6 || reg == 7;
+}
+
+/*
+ * Instructions arch/x86/kernel/uprobes.c emulates instead of stepping out
+ * of line: push reg (REX prefix 0x41 only), jmp, call rel32, jcc, nop
+ * (push emulation since e7ed9d9bd0375, Linux 4.15).
+ */
+bool attach__emulated(const __u8 *c, size_t n)
+{
+	if (n >= 1 && ((c[0] >= 0x50 && c[0] <= 0x57) || c[0] == 0x90 || c[0] == 0xe8 ||
+		       c[0] == 0xe9 || c[0] == 0xeb || (c[0] >= 0x70 && c[0] <= 0x7f)))
+		return true;
+	if (n >= 2 && c[0] == 0x41 && c[1] >= 0x50 && c[1] <= 0x57)
+		return true;
+	if (n >= 2 && c[0] == 0x0f && c[1] >= 0x80 && c[1] <= 0x8f)
+		return true;
+	return false;
+}
+
+/* ModRM with a register operand (mod == 3) or a RIP-relative one: operand length. */
+static int modrm_len(__u8 modrm)
+{
+	if ((modrm >> 6) == 3)
+		return 1;
+	if ((modrm >> 6) == 0 && (modrm & 7) == 5)
+		return 5;	/* modrm + disp32 */
+	return -1;
+}
+
+/*
+ * Length of an instruction that may be skipped: it reads registers or
+ * memory, sets flags, or writes a register no probe reads, and falls
+ * through. -1 for anything else.
+ */
+static int skippable_len(const __u8 *c, size_t n)
+{
+	int rex = 0, op, m, reg, rm;
+
+	if (n >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+		return 4;	/* endbr64 */
+	if (n >= 1 && (c[0] & 0xf0) == 0x40)
+		rex = c[0];
+	c += !!rex;
+	n -= !!rex;
+	if (n < 2)
+		return -1;
+	op = c[0];
+	m = modrm_len(c[1]);
+	if (m < 0)
+		return -1;
+	reg = ((c[1] >> 3) & 7) | ((rex & 4) << 1);
+	rm = (c[1] & 7) | ((rex & 1) << 3);
+	switch (op) {
+	case 0x84: case 0x85:			/* test */
+	case 0x38: case 0x39: case 0x3a: case 0x3b:	/* cmp */
+		return !!rex + 1 + m;
+	case 0x80: case 0x83:			/* group 1, imm8: cmp only */
+		return ((c[1] >> 3) & 7) == 7 ? !!rex + 1 + m + 1 : -1;
+	case 0x81:				/* group 1, imm32: cmp only */
+		return ((c[1] >> 3) & 7) == 7 ? !!rex + 1 + m + 4 : -1;
+	case 0x89: case 0x31:			/* mov/xor r/m <- reg */
+		return m == 1 && !protected_reg(rm) ? !!rex + 2 : -1;
+	case 0x8b: case 0x33:			/* mov/xor reg <- r/m */
+		return !protected_reg(reg) ? !!rex + 1 + m : -1;
+	}
+	return -1;
+}
+
+int attach__placement(const __u8 *code, size_t len)
+{
+	size_t off = 0;
+	int step, l;
+
+	for (step = 0; step < 4 && off < len; step++) {
+		if (attach__emulated(code + off, len - off))
+			return off;
+		l = skippable_len(code + off, len - off);
+		if (l < 0)
+			return 0;
+		off += l;
+	}
+	return 0;
+}
+
+static bool have_offset(const struct probe_target *t, __u64 off)
+{
+	int i;
+
+	for (i = 0; i < t->nr_allocs; i++)
+		if (t->allocs[i].offset - AS_COOKIE_DELTA(t->allocs[i].cookie) == off)
+			return true;
+	for (i = 0; i < t->nr_frees; i++)
+		if (t->frees[i].offset - AS_COOKIE_DELTA(t->frees[i].cookie) == off)
+			return true;
+	return false;
+}
+
+static void plan_symbol(struct elf_file *ef, struct probe_target *t, int row, bool dynamic_only)
+{
+	__u64 vaddr, size, off;
+	__u8 code[32];
+	ssize_t n;
+	int delta;
+	struct probe *p;
+
+	if (elf_file__find_func(ef, alloc_syms[row].name, dynamic_only, &vaddr, &size) ||
+	    elf_file__vaddr_to_offset(ef, vaddr, &off) || have_offset(t, off))
+		return;
+	n = elf_file__read(ef, off, code, size && size < sizeof(code) ? size : sizeof(code));
+	delta = n > 0 ? attach__placement(code, n) : 0;
+	if (alloc_syms[row].fn == AS_FN_FREE)
+		p = &t->frees[t->nr_frees++];
+	else
+		p = &t->allocs[t->nr_allocs++];
+	p->offset = off + delta;
+	p->cookie = AS_COOKIE(alloc_syms[row].fn, delta);
+	p->name = alloc_syms[row].name;
+	pr_debug("probe %s+%d at %s:%#llx\n", p->name, delta, t->display,
+		 (unsigned long long)p->offset);
+}
+
+int attach__plan_file(int fd, const char *path, const char *display, bool dynamic_only,
+		      struct probe_target *t)
+{
+	struct elf_open_opts opts = { .root = "", .path = display };
+	struct elf_file *ef;
+	__u64 vaddr, size;
+	struct stat st;
+	size_t i;
+	int err;
+
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = elf_file__open(fd, &opts, &ef);
+	if (err)
+		return err;
+	if (elf_file__find_func(ef, "malloc", dynamic_only, &vaddr, &size)) {
+		elf_file__free(ef);
+		return -ENOENT;
+	}
+	memset(t, 0, sizeof(*t));
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	snprintf(t->display, sizeof(t->display), "%s", display);
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
+	for (i = 0; i < sizeof(alloc_syms) / sizeof(alloc_syms[0]); i++)
+		plan_symbol(ef, t, i, dynamic_only);
+	elf_file__free(ef);
+	return t->nr_frees ? 0 : -ENOENT;
+}
+
+static int targets_push(struct probe_target **targets, int *nr, const struct probe_target *t)
+{
+	struct probe_target *n = realloc(*targets, (*nr + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n[(*nr)++] = *t;
+	*targets = n;
+	return 0;
+}
+
+static bool is_glibc(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
+}
+
+/*
+ * Picks the providers among the mapped objects: the executable when it
+ * exports malloc; else the executable if it has a private malloc, plus the
+ * first shared object exporting malloc, preferring any over glibc (an
+ * allocator library is mapped to replace it).
+ */
+static int choose_providers(struct probe_target *exe, bool exe_exports,
+			    struct probe_target *shared, int nr_shared,
+			    struct probe_target **targets, int *nr)
+{
+	int i, pick = -1, err = 0;
+
+	*targets = NULL;
+	*nr = 0;
+	if (exe) {
+		err = targets_push(targets, nr, exe);
+		if (err || exe_exports)
+			return err;
+	}
+	for (i = 0; i < nr_shared && pick < 0; i++)
+		if (!is_glibc(shared[i].display))
+			pick = i;
+	for (i = 0; i < nr_shared && pick < 0; i++)
+		pick = i;
+	if (pick >= 0)
+		err = targets_push(targets, nr, &shared[pick]);
+	if (!err && !*nr)
+		err = -ENOENT;
+	return err;
+}
+
+/*
+ * The executable's own malloc, if any. An exported one is everybody's
+ * malloc; a private one (a static binary, or an allocator linked in with
+ * hidden symbols) serves only the executable's own calls. fd is consumed.
+ */
+static int plan_exe(int fd, const char *path, const char *display, struct probe_target *t,
+		    bool *exports)
+{
+	int dfd = dup(fd);
+
+	*exports = dfd >= 0 && !attach__plan_file(dfd, path, display, true, t);
+	if (*exports) {
+		close(fd);
+		return 0;
+	}
+	return attach__plan_file(fd, path, display, false, t);
+}
+
+static bool seen_file(const struct proc_maps *m, size_t upto, const struct proc_map *pm)
+{
+	size_t i;
+
+	for (i = 0; i < upto; i++)
+		if (m->maps[i].ino == pm->ino && m->maps[i].dev_major == pm->dev_major &&
+		    m->maps[i].dev_minor == pm->dev_minor && m->maps[i].exec)
+			return true;
+	return false;
+}
+
+/* The executable: the mapping whose inode is /proc/PID/exe's. */
+static bool is_exe_map(pid_t pid, const struct proc_map *pm, const struct stat *exe)
+{
+	return exe && pm->ino == exe->st_ino;
+}
+
+int attach__plan_pid(pid_t pid, struct probe_target **targets, int *nr)
+{
+	struct probe_target *shared = NULL, t, exe_t, *exe = NULL;
+	bool exe_exports = false;
+	struct proc_maps *maps;
+	char path[PATH_MAX];
+	int nr_shared = 0, err, fd;
+	struct stat exe_st;
+	size_t i;
+
+	err = procfs__read_maps(pid, &maps);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &exe_st))
+		memset(&exe_st, 0, sizeof(exe_st));
+	for (i = 0; i < maps->nr; i++) {
+		const struct proc_map *pm = &maps->maps[i];
+		bool is_exe = is_exe_map(pid, pm, &exe_st);
+
+		if (!pm->exec || !proc_map__is_file(pm) || seen_file(maps, i, pm))
+			continue;
+		fd = procfs__open_mapped(pid, pm);
+		if (fd < 0 || procfs__mapped_path(pid, pm, path, sizeof(path))) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (is_exe) {
+			if (!plan_exe(fd, path, pm->path, &exe_t, &exe_exports))
+				exe = &exe_t;
+			continue;
+		}
+		if (attach__plan_file(fd, path, pm->path, true, &t))
+			continue;
+		err = targets_push(&shared, &nr_shared, &t);
+		if (err)
+			goto out;
+	}
+	err = choose_providers(exe, exe_exports, shared, nr_shared, targets, nr);
+out:
+	free(shared);
+	proc_maps__free(maps);
+	return err;
+}
+
+/* PT_INTERP of an executable, or "" for a static one. */
+static int read_interp(const char *exe, char *buf, size_t len)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int fd, i, err = 0;
+
+	buf[0] = '\0';
+	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64) {
+		err = -ENOEXEC;
+		goto out;
+	}
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) != sizeof(ph)) {
+			err = -ENOEXEC;
+			goto out;
+		}
+		if (ph.p_type != PT_INTERP || !ph.p_filesz || ph.p_filesz >= len)
+			continue;
+		if (pread(fd, buf, ph.p_filesz, ph.p_offset) != (ssize_t)ph.p_filesz)
+			err = -ENOEXEC;
+		else
+			buf[ph.p_filesz - 1] = '\0';
+		break;
+	}
+out:
+	close(fd);
+	return err;
+}
+
+/* One library path from a line of "ld.so --list" output, or NULL. */
+static char *list_line_path(char *line)
+{
+	char *p = strstr(line, "=> "), *end;
+
+	p = p ? p + 3 : line + strspn(line, " \t");
+	if (*p != '/')
+		return NULL;
+	end = strstr(p, " (");
+	if (end)
+		*end = '\0';
+	else
+		p[strcspn(p, "\n")] = '\0';
+	return p;
+}
+
+/* Runs "<root>/<interp> --list <exe>" in the process's environment. */
+static FILE *run_loader_list(pid_t pid, const char *interp, pid_t *child)
+{
+	char loader[PATH_MAX], exe[64], **envp = NULL;
+	char *argv[] = { loader, "--list", exe, NULL };
+	posix_spawn_file_actions_t fa;
+	int pfd[2], err;
+	FILE *f = NULL;
+
+	snprintf(loader, sizeof(loader), "/proc/%d/root%s", pid, interp);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (procfs__environ(pid, &envp) || pipe2(pfd, O_CLOEXEC))
+		goto out;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	err = posix_spawn(child, loader, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	if (err) {
+		close(pfd[0]);
+		goto out;
+	}
+	f = fdopen(pfd[0], "r");
+out:
+	free(envp);
+	return f;
+}
+
+static int plan_listed(pid_t pid, FILE *f, struct probe_target *exe, bool exe_exports,
+		       struct probe_target **targets, int *nr)
+{
+	struct probe_target *shared = NULL, t;
+	char *line = NULL, *lib, path[PATH_MAX];
+	size_t cap = 0;
+	int nr_shared = 0, fd, err = 0;
+
+	while (!err && getline(&line, &cap, f) > 0) {
+		lib = list_line_path(line);
+		if (!lib)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, lib);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || attach__plan_file(fd, path, lib, true, &t))
+			continue;
+		err = targets_push(&shared, &nr_shared, &t);
+		/* the first one in load order is what malloc binds to */
+		break;
+	}
+	if (!err)
+		err = choose_providers(exe, exe_exports, shared, nr_shared, targets, nr);
+	free(line);
+	free(shared);
+	return err;
+}
+
+int attach__plan_exec(pid_t pid, struct probe_target **targets, int *nr)
+{
+	struct probe_target exe_t, *exe = NULL;
+	char exe_path[64], interp[PATH_MAX];
+	bool exe_exports;
+	pid_t child;
+	FILE *f;
+	int fd, err, st;
+
+	snprintf(exe_path, sizeof(exe_path), "/proc/%d/exe", pid);
+	err = read_interp(exe_path, interp, sizeof(interp));
+	if (err)
+		return err;
+	fd = open(exe_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!plan_exe(fd, exe_path, exe_path, &exe_t, &exe_exports)) {
+		exe = &exe_t;
+		procfs__exe(pid, exe_t.display, sizeof(exe_t.display));
+		if (exe_exports || !interp[0])
+			return choose_providers(exe, true, NULL, 0, targets, nr);
+	}
+	if (!interp[0])
+		return -ENOENT;	/* static, without a malloc of its own */
+	f = run_loader_list(pid, interp, &child);
+	if (!f)
+		return -ENOEXEC;
+	err = plan_listed(pid, f, exe, false, targets, nr);
+	fclose(f);
+	waitpid(child, &st, 0);
+	return err;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * attach.h - where to put the probes.
+ *
+ * A process allocates through one object: the executable itself when it
+ * defines malloc (static binaries), else the first shared object in symbol
+ * search order that exports malloc (a preloaded or linked jemalloc,
+ * tcmalloc, mimalloc), else glibc. A probe_target lists that object's
+ * allocator entry points and, for each, the probe's file offset: moved
+ * past leading instructions the kernel would single-step, onto the first
+ * one it emulates, when that is safe.
+ */
+#ifndef AS_ATTACH_H
+#define AS_ATTACH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+#define AS_MAX_PROBES 48
+
+struct probe {
+	__u64 offset;		/* file offset of the probed instruction */
+	__u64 cookie;		/* AS_COOKIE(fn, delta) */
+	const char *name;	/* the symbol (static storage) */
+};
+
+struct probe_target {
+	char path[PATH_MAX];	/* a path the kernel can open the file by */
+	char display[PATH_MAX];	/* the path as the process sees it */
+	__u64 dev;		/* st_dev of the file, for deduplication */
+	__u64 ino;
+	int nr_allocs;
+	int nr_frees;
+	struct probe allocs[AS_MAX_PROBES];
+	struct probe frees[AS_MAX_PROBES];
+};
+
+/*
+ * Decodes the first instructions of a function (x86-64). Returns how many
+ * bytes to skip so that the probe lands on an instruction the kernel
+ * emulates (push, jmp, jcc, call, nop) instead of single-stepping it, or
+ * 0 when the entry itself is emulated or nothing safe can be skipped.
+ * Skipped instructions must not branch, touch the stack pointer, or write
+ * an argument register.
+ */
+int attach__placement(const __u8 *code, size_t len);
+/* True if the kernel emulates the instruction at code (no single-step). */
+bool attach__emulated(const __u8 *code, size_t len);
+
+/*
+ * Probe plan for one ELF object: its allocator functions (exported ones
+ * only when dynamic_only). fd is consumed. -ENOENT if it defines no malloc.
+ */
+int attach__plan_file(int fd, const char *path, const char *display, bool dynamic_only,
+		      struct probe_target *t);
+
+/* The provider objects of a running process. *targets is malloc'ed. */
+int attach__plan_pid(pid_t pid, struct probe_target **targets, int *nr);
+
+/*
+ * The provider objects a process that has just exec'ed (stopped before its
+ * dynamic loader ran) will use: asks its loader for the load order, like
+ * ldd, with the process's own environment (LD_PRELOAD, LD_LIBRARY_PATH).
+ */
+int attach__plan_exec(pid_t pid, struct probe_target **targets, int *nr);
+
+#endif /* AS_ATTACH_H */

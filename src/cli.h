@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cli.h - the commands, and the parsing of option values they share.
+ * A bad value is reported in one line naming the option.
+ */
+#ifndef AS_CLI_H
+#define AS_CLI_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+/* "524288", "512K", "1M", "1G" (binary multiples); 1 <= value <= max. */
+int cli__parse_bytes(const char *opt, const char *s, __u64 max, __u64 *out);
+/* "10", "2.5", "90s", "5m", "1h"; > 0. */
+int cli__parse_seconds(const char *opt, const char *s, double *out);
+int cli__parse_pid(const char *opt, const char *s, pid_t *out);
+int cli__parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max,
+		    unsigned long *out);
+/* Exits 2 after "allocscope: OPT: MESSAGE". */
+void cli__bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+__u64 cli__now_ns(void);	/* CLOCK_MONOTONIC */
+__u64 cli__wall_ns(void);	/* CLOCK_REALTIME */
+
+int cmd_record(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+
+#endif /* AS_CLI_H */

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* exporter.c - build a pprof heap profile from the aggregator. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggregator.h"
+#include "allocscope.h"
+#include "exporter.h"
+#include "hmap.h"
+#include "pprof.h"
+#include "symbolizer.h"
+
+struct loc_node {
+	struct hnode node;
+	const struct agg_proc *proc;
+	__u64 addr;
+	__u64 id;
+	const char *func;
+};
+
+/* Per process during one export: pprof mapping id per snapshot mapping. */
+struct proc_ids {
+	__u64 *mapping;
+	int nr;
+};
+
+struct export {
+	struct pprof *pp;
+	const struct export_opts *o;
+	struct hmap locs;
+	int err;
+};
+
+static const char *const allocator_funcs[] = {
+	"malloc", "calloc", "realloc", "reallocarray", "free", "cfree", "posix_memalign",
+	"aligned_alloc", "memalign", "valloc", "pvalloc",
+};
+
+bool exporter__is_allocator(const char *func)
+{
+	size_t i;
+
+	if (!func)
+		return false;
+	/* C++ allocation entry points, however qualified (nothrow, align_val_t) */
+	if (!strncmp(func, "operator new", 12) || !strncmp(func, "operator delete", 15))
+		return true;
+	for (i = 0; i < sizeof(allocator_funcs) / sizeof(allocator_funcs[0]); i++)
+		if (!strcmp(func, allocator_funcs[i]))
+			return true;
+	return false;
+}
+
+static struct proc_ids *proc_ids(struct agg_proc *p)
+{
+	struct proc_ids *ids = p->priv;
+	int nr;
+
+	if (ids || !p->as)
+		return ids;
+	nr = addr_space__nr_mappings(p->as);
+	ids = calloc(1, sizeof(*ids));
+	if (!ids)
+		return NULL;
+	ids->mapping = calloc(nr ? nr : 1, sizeof(*ids->mapping));
+	if (!ids->mapping) {
+		free(ids);
+		return NULL;
+	}
+	ids->nr = nr;
+	p->priv = ids;
+	return ids;
+}
+
+static void drop_proc_ids(struct agg_proc *p, void *ctx)
+{
+	struct proc_ids *ids = p->priv;
+
+	if (ids)
+		free(ids->mapping);
+	free(ids);
+	p->priv = NULL;
+}
+
+static __u64 mapping_id(struct export *x, struct agg_proc *p, int index)
+{
+	struct proc_ids *ids = proc_ids(p);
+	struct pprof_mapping m = { 0 };
+	struct sym_mapping sm;
+
+	if (!ids || index < 0 || index >= ids->nr)
+		return 0;
+	if (ids->mapping[index])
+		return ids->mapping[index];
+	addr_space__mapping(p->as, index, &sm);
+	m.start = sm.start;
+	m.limit = sm.end;
+	m.offset = sm.pgoff;
+	m.filename = sm.path;
+	m.build_id = sm.build_id;
+	/*
+	 * We symbolized what we could; a mapping without has_functions would
+	 * make pprof try again from local files and warn when it can't.
+	 */
+	m.has_functions = true;
+	ids->mapping[index] = pprof__add_mapping(x->pp, &m);
+	return ids->mapping[index];
+}
+
+struct loc_key {
+	const struct agg_proc *proc;
+	__u64 addr;
+};
+
+static bool loc_eq(const struct hnode *n, const void *key)
+{
+	const struct loc_node *l = hmap_entry(n, struct loc_node, node);
+	const struct loc_key *k = key;
+
+	return l->proc == k->proc && l->addr == k->addr;
+}
+
+/* The location of a code address in p, symbolized once per export. */
+static struct loc_node *location(struct export *x, struct agg_proc *p, __u64 addr)
+{
+	struct loc_key k = { p, addr };
+	__u64 h = hash_mix(hash_u64((__u64)(unsigned long)p), addr);
+	struct hnode *n = hmap__find(&x->locs, h, loc_eq, &k);
+	struct pprof_line line = { 0 };
+	struct sym_frame f = { 0 };
+	struct loc_node *l;
+	__u64 map_id = 0;
+
+	if (n)
+		return hmap_entry(n, struct loc_node, node);
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	if (p->as && !addr_space__lookup(p->as, addr, &f))
+		map_id = mapping_id(x, p, f.map_index);
+	if (f.func)
+		line.function_id = pprof__add_function(x->pp, f.func, f.raw ?: f.func, "", 0);
+	l->proc = p;
+	l->addr = addr;
+	l->func = f.func;
+	l->id = pprof__add_location(x->pp, map_id, addr, &line, line.function_id ? 1 : 0);
+	if (!l->id || hmap__add(&x->locs, &l->node, h)) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void site_values(const struct export *x, const struct agg_site *s, __s64 v[4])
+{
+	double live = s->w_alloc - s->w_free - s->w_untracked;
+
+	if (s->proc->exited && !x->o->inuse_exited)
+		live = 0;
+	if (live < 0)
+		live = 0;
+	v[0] = llround(s->w_alloc);
+	v[1] = llround(s->w_alloc * (double)s->size);
+	v[2] = llround(live);
+	v[3] = llround(live * (double)s->size);
+}
+
+static int site_labels(const struct export *x, const struct agg_site *s, struct pprof_label *l,
+		       char *pid)
+{
+	int n = 0;
+
+	l[n++] = (struct pprof_label){ .key = "bytes", .num = (__s64)s->size };
+	if (!x->o->proc_labels)
+		return n;
+	snprintf(pid, 16, "%d", s->proc->pid);
+	l[n++] = (struct pprof_label){ .key = "pid", .str = pid };
+	l[n++] = (struct pprof_label){ .key = "comm", .str = s->proc->comm };
+	if (s->proc->exe)
+		l[n++] = (struct pprof_label){ .key = "exe", .str = s->proc->exe };
+	return n;
+}
+
+static void export_site(const struct agg_site *s, void *ctx)
+{
+	struct export *x = ctx;
+	__u64 ids[AS_MAX_STACK];
+	struct pprof_label labels[4];
+	struct loc_node *l;
+	__s64 v[4];
+	char pid[16];
+	__u32 i;
+	int n = 0, nl;
+
+	if (x->err || (x->o->pid && s->proc->pid != x->o->pid))
+		return;
+	site_values(x, s, v);
+	if (!v[0] && !v[1] && !v[2] && !v[3])
+		return;
+	for (i = 0; i < s->nr_pcs && n < AS_MAX_STACK; i++) {
+		/* return addresses: look up the call instruction */
+		l = location(x, s->proc, s->pcs[i] - 1);
+		if (!l) {
+			x->err = -ENOMEM;
+			return;
+		}
+		if (!n && i + 1 < s->nr_pcs && exporter__is_allocator(l->func))
+			continue;
+		ids[n++] = l->id;
+	}
+	nl = site_labels(x, s, labels, pid);
+	x->err = pprof__add_sample(x->pp, ids, n, v, x->o->alloc_only ? 2 : 4, labels, nl);
+}
+
+static void add_header(struct export *x)
+{
+	const struct export_opts *o = x->o;
+	int i;
+
+	pprof__add_sample_type(x->pp, "alloc_objects", "count");
+	pprof__add_sample_type(x->pp, "alloc_space", "bytes");
+	if (!o->alloc_only) {
+		pprof__add_sample_type(x->pp, "inuse_objects", "count");
+		pprof__add_sample_type(x->pp, "inuse_space", "bytes");
+	}
+	pprof__set_period(x->pp, "space", "bytes", (__s64)o->period);
+	pprof__set_time(x->pp, o->time_nanos, o->duration_nanos);
+	if (o->default_type)
+		pprof__set_default_sample_type(x->pp, o->default_type);
+	for (i = 0; i < o->nr_comments; i++)
+		pprof__add_comment(x->pp, o->comments[i]);
+}
+
+static void free_loc(struct hnode *n, void *ctx)
+{
+	free(hmap_entry(n, struct loc_node, node));
+}
+
+int exporter__build(struct agg *a, const struct export_opts *o, struct pprof **out)
+{
+	struct export x = { .o = o };
+
+	x.pp = pprof__new();
+	if (!x.pp)
+		return -errno;
+	add_header(&x);
+	agg__for_each_site(a, export_site, &x);
+	agg__for_each_proc(a, drop_proc_ids, NULL);
+	hmap__each(&x.locs, free_loc, NULL);
+	hmap__release(&x.locs);
+	if (x.err) {
+		pprof__free(x.pp);
+		return x.err;
+	}
+	*out = x.pp;
+	return 0;
+}
+
+int exporter__write(struct agg *a, const struct export_opts *o, const char *path)
+{
+	struct pprof *pp;
+	int err;
+
+	err = exporter__build(a, o, &pp);
+	if (err)
+		return err;
+	err = pprof__write_file(pp, path);
+	pprof__free(pp);
+	return err;
+}

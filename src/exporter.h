@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * exporter.h - aggregated samples to a Go-style pprof heap profile.
+ *
+ * Sample types alloc_objects/count, alloc_space/bytes, inuse_objects/count,
+ * inuse_space/bytes (Go's order; alloc_* only in alloc-only mode), period
+ * type space/bytes, period R, a numeric label "bytes" with the size of
+ * each (stack, size) sample, values already unbiased (pprof never rescales
+ * a proto profile). The leaf of each stack is the function that called
+ * the allocator: allocator entry points are hidden, as Go hides runtime
+ * frames.
+ */
+#ifndef AS_EXPORTER_H
+#define AS_EXPORTER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+struct agg;
+struct pprof;
+
+struct export_opts {
+	__u64 period;			/* mean sampling gap R; 1 = exact */
+	bool alloc_only;		/* no inuse_* columns */
+	bool inuse_exited;		/* exited processes keep their inuse (leaks at exit) */
+	bool proc_labels;		/* pid, comm, exe labels on every sample */
+	pid_t pid;			/* only this process; 0 = all */
+	const char *default_type;	/* default_sample_type, or NULL */
+	__s64 time_nanos;
+	__s64 duration_nanos;
+	const char **comments;
+	int nr_comments;
+};
+
+/* True for allocator entry points that a stack's leaf should not show. */
+bool exporter__is_allocator(const char *func);
+
+int exporter__build(struct agg *a, const struct export_opts *o, struct pprof **out);
+/* Builds and writes atomically (temp file + rename). */
+int exporter__write(struct agg *a, const struct export_opts *o, const char *path);
+
+#endif /* AS_EXPORTER_H */

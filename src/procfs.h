@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * procfs.h - what /proc says about a process.
+ *
+ * Files a process maps are opened through /proc/PID/map_files or
+ * /proc/PID/root, never by their host path: in a container (or after the
+ * file was replaced or deleted) the host path is a different file or none.
+ */
+#ifndef AS_PROCFS_H
+#define AS_PROCFS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+struct proc_map {
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;
+	__u64 ino;
+	__u32 dev_major;
+	__u32 dev_minor;
+	bool exec;
+	bool deleted;		/* maps said " (deleted)" */
+	const char *path;	/* as in maps, without " (deleted)"; "" if anonymous */
+};
+
+struct proc_maps {
+	struct proc_map *maps;	/* sorted by start */
+	size_t nr;
+	char *strings;		/* backing store of the paths */
+};
+
+/* Parses maps text; keeps every mapping (the caller filters). */
+int procfs__parse_maps(FILE *f, struct proc_maps **out);
+int procfs__read_maps(pid_t pid, struct proc_maps **out);
+void proc_maps__free(struct proc_maps *m);
+const struct proc_map *proc_maps__find(const struct proc_maps *m, __u64 addr);
+/* A file mapping backed by a regular file (not [vdso], [heap], anon...). */
+bool proc_map__is_file(const struct proc_map *m);
+
+/*
+ * Opens the file behind a mapping, O_RDONLY|O_CLOEXEC: map_files first
+ * (works for deleted files and other mount namespaces), then
+ * /proc/PID/root/PATH, whose inode must match the mapping.
+ */
+int procfs__open_mapped(pid_t pid, const struct proc_map *m);
+/* Writes a path through which the kernel can open the mapped file. */
+int procfs__mapped_path(pid_t pid, const struct proc_map *m, char *buf, size_t len);
+
+int procfs__comm(pid_t pid, char *buf, size_t len);
+int procfs__exe(pid_t pid, char *buf, size_t len);
+/* The process's environment as a NULL-terminated vector in one block. */
+int procfs__environ(pid_t pid, char ***envp);
+bool procfs__alive(pid_t pid);
+
+#endif /* AS_PROCFS_H */

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * record.c - "allocscope record": profile one process (and what it starts)
+ * until it exits, a duration passes, or SIGINT/SIGTERM; then write the
+ * profile and a summary. Nothing collected is lost on any of those: the
+ * ring buffer is drained before the profile is written.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "aggregator.h"
+#include "attach.h"
+#include "cli.h"
+#include "exporter.h"
+#include "log.h"
+#include "procfs.h"
+#include "summary.h"
+#include "symbolizer.h"
+#include "target.h"
+#include "tracer.h"
+
+#define POLL_MS		100
+#define SYM_CACHE	(256u << 20)
+
+struct record_opts {
+	pid_t pid;
+	double duration;
+	const char *output;
+	__u64 rate;
+	bool alloc_only;
+	bool inherit;
+	char **argv;
+	enum tracer_mode mode;
+	unsigned long live_max;
+	unsigned long ringbuf_mb;
+	unsigned long top;
+};
+
+struct attached {
+	pid_t pid;
+	__u64 dev, ino;
+};
+
+struct rec {
+	const struct record_opts *o;
+	struct tracer *tr;
+	struct agg *agg;
+	struct symbolizer *sym;
+	struct target *tg;
+	int sigfd;
+	int epfd;
+	__u64 start_ns, end_ns;
+	struct attached *att;
+	int nr_att;
+	int signals;		/* SIGINT/SIGTERM received */
+	bool recording;
+	int fatal;		/* -errno that ends the recording with no profile */
+	__u64 agg_errors;
+	char output[PATH_MAX];
+};
+
+static const char usage[] =
+	"usage: allocscope record -p PID [-d SECONDS] [-o FILE] [--sample-rate BYTES] [--alloc-only]\n"
+	"       allocscope record [-o FILE] [--sample-rate BYTES] [--alloc-only] [--no-inherit] -- CMD [ARGS...]\n"
+	"\n"
+	"  -p, --pid PID          profile a running process (all its threads)\n"
+	"  -d, --duration SECS    stop after SECS (also 5m, 1h); default: until the process exits or ^C\n"
+	"  -o, --output FILE      gzipped pprof profile (default allocscope.<pid>.pb.gz)\n"
+	"  -r, --sample-rate BYTES  mean bytes between samples (default 524288; 1 = every allocation)\n"
+	"      --alloc-only       no free tracking: cheaper; alloc_objects and alloc_space only\n"
+	"      --no-inherit       do not follow the processes CMD starts\n"
+	"      --live-max N       sampled live pointers tracked at once (default 262144)\n"
+	"      --ringbuf-mb N     kernel to user buffer, MiB (default 16)\n"
+	"      --probes MODE      auto, session or classic (uprobe+uretprobe)\n"
+	"      --top N            sites in the summary (default 10)\n"
+	"  -v, --verbose          more diagnostics (twice: libbpf's too)\n";
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "sample-rate", required_argument, NULL, 'r' },
+	{ "alloc-only", no_argument, NULL, 'A' },
+	{ "no-inherit", no_argument, NULL, 'I' },
+	{ "live-max", required_argument, NULL, 'L' },
+	{ "ringbuf-mb", required_argument, NULL, 'B' },
+	{ "probes", required_argument, NULL, 'P' },
+	{ "top", required_argument, NULL, 'T' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 }
+};
+
+static int parse_mode(const char *s, enum tracer_mode *m)
+{
+	if (!strcmp(s, "auto"))
+		*m = TRACER_MODE_AUTO;
+	else if (!strcmp(s, "session"))
+		*m = TRACER_MODE_SESSION;
+	else if (!strcmp(s, "classic"))
+		*m = TRACER_MODE_CLASSIC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_one(struct record_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'p': return cli__parse_pid("--pid", arg, &o->pid);
+	case 'd': return cli__parse_seconds("--duration", arg, &o->duration);
+	case 'o': o->output = arg; return 0;
+	case 'r': return cli__parse_bytes("--sample-rate", arg, AS_MAX_RATE, &o->rate);
+	case 'A': o->alloc_only = true; return 0;
+	case 'I': o->inherit = false; return 0;
+	case 'L': return cli__parse_uint("--live-max", arg, 1, 1 << 26, &o->live_max);
+	case 'B': return cli__parse_uint("--ringbuf-mb", arg, 1, 1024, &o->ringbuf_mb);
+	case 'T': return cli__parse_uint("--top", arg, 0, 1000, &o->top);
+	case 'v': log_set_level(log_get_level() + 1); return 0;
+	case 'P':
+		if (parse_mode(arg, &o->mode))
+			cli__bad_usage("--probes: '%s' is not auto, session or classic", arg);
+		return 0;
+	case 'h': fputs(usage, stdout); exit(0);
+	}
+	cli__bad_usage("record: unknown option (see allocscope record --help)");
+}
+
+static void parse_args(struct record_opts *o, int argc, char **argv)
+{
+	int c;
+
+	*o = (struct record_opts){ .rate = AS_DEFAULT_RATE, .inherit = true, .live_max = 262144,
+				   .ringbuf_mb = 16, .top = 10 };
+	while ((c = getopt_long(argc, argv, "+p:d:o:r:vh", long_opts, NULL)) != -1)
+		if (parse_one(o, c, optarg))
+			exit(2);
+	if (optind < argc)
+		o->argv = argv + optind;
+	if (!o->pid == !o->argv)
+		cli__bad_usage("record: give either -p PID or -- CMD (see allocscope record --help)");
+}
+
+/* Fails early (before tracing) if the profile could not be written later. */
+static int check_output(struct rec *r)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", r->output);
+	if (access(dirname(dir), W_OK)) {
+		pr_err("cannot write %s: %s\n", r->output, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void ensure_snapshot(struct rec *r, struct agg_proc *p, __u64 pc)
+{
+	struct sym_frame f;
+	char exe[PATH_MAX];
+
+	if (!p->as) {
+		if (p->exited || symbolizer__snapshot(r->sym, p->pid, &p->as))
+			return;
+		procfs__comm(p->pid, p->comm, sizeof(p->comm));
+		if (!procfs__exe(p->pid, exe, sizeof(exe)))
+			p->exe = strdup(exe);
+		return;
+	}
+	/* an address outside every known mapping: a library loaded since */
+	if (!p->exited && addr_space__lookup(p->as, pc, &f) == -ENOENT)
+		addr_space__refresh(p->as);
+}
+
+static void on_alloc(struct rec *r, const struct as_alloc_event *e)
+{
+	struct agg_proc *p = agg__proc(r->agg, e->tgid);
+	bool tracked = !(e->fn & AS_EVF_UNTRACKED) && !r->o->alloc_only;
+
+	if (!p) {
+		r->agg_errors++;
+		return;
+	}
+	ensure_snapshot(r, p, e->ips[0]);
+	if (agg__add_alloc(r->agg, p, e->ips, e->nr_ips, e->fn & 0xff, e->alloc_ip, e->size,
+			   e->rate, e->seq, tracked))
+		r->agg_errors++;
+}
+
+static int on_event(void *ctx, const void *data, size_t size)
+{
+	const struct as_alloc_event *e = data;
+	struct rec *r = ctx;
+
+	if (!r->recording)
+		return 0;
+	if (e->type == AS_EV_ALLOC && size >= sizeof(*e))
+		on_alloc(r, e);
+	else if (e->type == AS_EV_FREE && size >= sizeof(struct as_free_event))
+		agg__add_free(r->agg, ((const struct as_free_event *)data)->seq);
+	return 0;
+}
+
+static bool is_attached(struct rec *r, pid_t pid, const struct probe_target *t)
+{
+	int i;
+
+	for (i = 0; i < r->nr_att; i++)
+		if (r->att[i].pid == pid && r->att[i].dev == t->dev && r->att[i].ino == t->ino)
+			return true;
+	return false;
+}
+
+static int attach_targets(struct rec *r, pid_t pid, struct probe_target *t, int nr)
+{
+	struct attached *n;
+	int i, err;
+
+	for (i = 0; i < nr; i++) {
+		if (is_attached(r, pid, &t[i]))
+			continue;
+		err = tracer__attach(r->tr, &t[i], pid);
+		if (err) {
+			pr_warn("cannot probe %s in process %d: %s\n", t[i].display, pid,
+				strerror(-err));
+			return err;
+		}
+		n = realloc(r->att, (r->nr_att + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->att = n;
+		r->att[r->nr_att++] = (struct attached){ pid, t[i].dev, t[i].ino };
+		pr_info("probing %s in process %d (%d allocation, %d free entry points)\n",
+			t[i].display, pid, t[i].nr_allocs, t[i].nr_frees);
+	}
+	return 0;
+}
+
+static void forget_attached(struct rec *r, pid_t pid)
+{
+	int i, j = 0;
+
+	for (i = 0; i < r->nr_att; i++)
+		if (r->att[i].pid != pid)
+			r->att[j++] = r->att[i];
+	r->nr_att = j;
+	tracer__detach_pid(r->tr, pid);
+}
+
+/* Plans and attaches probes for pid; exec: it has just exec'ed. */
+static int probe_process(struct rec *r, pid_t pid, bool exec)
+{
+	struct probe_target *t = NULL;
+	int nr = 0, err;
+
+	err = exec ? attach__plan_exec(pid, &t, &nr) : attach__plan_pid(pid, &t, &nr);
+	if (!err)
+		err = attach_targets(r, pid, t, nr);
+	free(t);
+	return err;
+}
+
+static void no_allocator(pid_t pid)
+{
+	char comm[16] = "?";
+
+	procfs__comm(pid, comm, sizeof(comm));
+	pr_err("process %d (%s) has no allocator allocscope can trace: no malloc in its executable or libraries\n",
+	       pid, comm);
+}
+
+static void on_exec(struct rec *r, pid_t pid)
+{
+	int err;
+
+	/* Samples of the old image are all in the ring now: take them first. */
+	tracer__consume(r->tr);
+	agg__proc_exec(r->agg, pid);
+	forget_attached(r, pid);
+	err = probe_process(r, pid, true);
+	if (err == -ENOENT && pid == target__pid(r->tg) && !r->start_ns) {
+		no_allocator(pid);
+		r->fatal = err;
+	} else if (err == -ENOENT) {
+		pr_info("process %d runs an image without a traceable allocator\n", pid);
+	}
+	if (!r->start_ns)
+		r->start_ns = cli__now_ns();
+}
+
+static void on_exit_stop(struct rec *r, pid_t pid)
+{
+	struct agg_proc *p = agg__proc(r->agg, pid);
+
+	tracer__consume(r->tr);
+	if (p && p->as)
+		addr_space__refresh(p->as);
+	else if (p && p->nr_samples)
+		ensure_snapshot(r, p, 0);
+	if (p)
+		p->exited = true;
+	forget_attached(r, pid);
+}
+
+static void on_target(void *ctx, const struct target_event *ev)
+{
+	struct rec *r = ctx;
+	struct agg_proc *p;
+
+	switch (ev->type) {
+	case TARGET_EXEC:
+		on_exec(r, ev->pid);
+		break;
+	case TARGET_FORK:
+		if (probe_process(r, ev->pid, false) == -ENOENT)
+			pr_info("process %d has no traceable allocator\n", ev->pid);
+		break;
+	case TARGET_EXIT:
+		on_exit_stop(r, ev->pid);
+		break;
+	case TARGET_GONE:
+		tracer__consume(r->tr);
+		p = agg__proc(r->agg, ev->pid);
+		if (p)
+			p->exited = true;
+		forget_attached(r, ev->pid);
+		break;
+	}
+}
+
+static int setup_signals(struct rec *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->sigfd < 0 || r->epfd < 0)
+		return -errno;
+	ev.data.fd = r->sigfd;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->sigfd, &ev))
+		return -errno;
+	ev.data.fd = tracer__fd(r->tr);
+	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) ? -errno : 0;
+}
+
+/*
+ * SIGINT/SIGTERM: with a command, forward a kill(2)-sent signal to it
+ * (a ^C already reached its process group) and keep recording until it
+ * exits; a second one stops at once. With -p, stop at once.
+ */
+static void on_stop_signal(struct rec *r, const struct signalfd_siginfo *si)
+{
+	r->signals++;
+	if (!r->o->argv || r->signals > 1) {
+		r->recording = false;
+		return;
+	}
+	if (si->ssi_code == SI_USER || si->ssi_code == SI_QUEUE)
+		target__signal(r->tg, si->ssi_signo);
+}
+
+static void read_signals(struct rec *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+			on_stop_signal(r, &si);
+	}
+}
+
+static void stop_when_due(struct rec *r)
+{
+	__u64 limit = r->o->duration * 1e9;
+
+	if (r->fatal || target__done(r->tg) ||
+	    (limit && r->start_ns && cli__now_ns() >= r->start_ns + limit))
+		r->recording = false;
+}
+
+static void run_loop(struct rec *r)
+{
+	struct epoll_event evs[4];
+
+	while (r->recording) {
+		epoll_wait(r->epfd, evs, 4, POLL_MS);
+		read_signals(r);
+		target__handle(r->tg, on_target, r);
+		tracer__consume(r->tr);
+		stop_when_due(r);
+	}
+	r->end_ns = cli__now_ns();
+}
+
+static __u64 stat_dropped(const __u64 *st)
+{
+	return st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_NO_TSTATE];
+}
+
+/* What the profile says about itself: sampling, probes, and every loss. */
+static int make_comments(struct rec *r, const __u64 *st, char buf[][256], const char **c)
+{
+	int n = 0;
+
+	if (r->o->rate <= 1)
+		snprintf(buf[n], 256, "exact: every allocation recorded (sample rate 1)");
+	else
+		snprintf(buf[n], 256,
+			 "sampled: Poisson byte sampling, mean %llu bytes between samples; values are unbiased estimates: each (stack, size) sample of s bytes counts 1/(1-exp(-s/%llu)) objects",
+			 (unsigned long long)r->o->rate, (unsigned long long)r->o->rate);
+	c[n] = buf[n];
+	n++;
+	snprintf(buf[n], 256, "allocscope %s, %s probes%s", AS_VERSION,
+		 tracer__mode_name(tracer__mode(r->tr)),
+		 r->o->alloc_only ? ", alloc-only (no free tracking)" : "");
+	c[n] = buf[n];
+	n++;
+	snprintf(buf[n], 256,
+		 "dropped: %llu samples (ring buffer full), %llu frees (ring buffer full), %llu calls (no thread state), %llu samples not in inuse (live map full), %llu (out of memory)",
+		 (unsigned long long)st[AS_STAT_DROP_RINGBUF],
+		 (unsigned long long)st[AS_STAT_DROP_FREE_RINGBUF],
+		 (unsigned long long)st[AS_STAT_DROP_NO_TSTATE],
+		 (unsigned long long)st[AS_STAT_DROP_LIVE_FULL],
+		 (unsigned long long)r->agg_errors);
+	c[n] = buf[n];
+	return n + 1;
+}
+
+static int write_profile(struct rec *r)
+{
+	struct summary_opts so = { 0 };
+	struct export_opts eo = { 0 };
+	__u64 st[AS_STAT_MAX];
+	char buf[3][256];
+	const char *comments[3];
+	int err;
+
+	tracer__consume(r->tr);
+	tracer__stats(r->tr, st);
+	eo.period = r->o->rate;
+	eo.alloc_only = r->o->alloc_only;
+	eo.inuse_exited = true;	/* what a process still held at exit: its leaks */
+	eo.time_nanos = cli__wall_ns() - (cli__now_ns() - r->start_ns);
+	eo.duration_nanos = r->end_ns - r->start_ns;
+	eo.nr_comments = make_comments(r, st, buf, comments);
+	eo.comments = comments;
+	err = exporter__write(r->agg, &eo, r->output);
+	if (err) {
+		pr_err("cannot write %s: %s\n", r->output, strerror(-err));
+		return err;
+	}
+	so.output = r->output;
+	so.rate = r->o->rate;
+	so.duration_ns = eo.duration_nanos;
+	so.probes = tracer__mode_name(tracer__mode(r->tr));
+	so.alloc_only = r->o->alloc_only;
+	so.inuse_exited = true;
+	so.top = r->o->top;
+	so.dropped = stat_dropped(st) + r->agg_errors;
+	so.untracked = st[AS_STAT_DROP_LIVE_FULL];
+	summary__print(stderr, r->agg, &so);
+	return 0;
+}
+
+static int start_pid(struct rec *r)
+{
+	int err;
+
+	if (!procfs__alive(r->o->pid)) {
+		pr_err("no such process: %d\n", r->o->pid);
+		return -ESRCH;
+	}
+	err = target__watch(r->o->pid, &r->tg);
+	err = err ?: probe_process(r, r->o->pid, false);
+	if (err == -ENOENT)
+		no_allocator(r->o->pid);
+	else if (err == -EACCES || err == -EPERM)
+		pr_err("not permitted to trace process %d: run as root\n", r->o->pid);
+	else if (err)
+		pr_err("cannot trace process %d: %s\n", r->o->pid, strerror(-err));
+	if (!err)
+		r->start_ns = cli__now_ns();
+	return err;
+}
+
+static int start_cmd(struct rec *r)
+{
+	int err = target__spawn(r->o->argv, r->o->inherit, &r->tg);
+
+	if (err == -ENOENT)
+		pr_err("%s: command not found\n", r->o->argv[0]);
+	else if (err)
+		pr_err("cannot start %s: %s\n", r->o->argv[0], strerror(-err));
+	return err;
+}
+
+/* After the recording, a command runs on untraced; its status is ours. */
+static int wait_command(struct rec *r)
+{
+	struct epoll_event ev;
+
+	tracer__free(r->tr);
+	r->tr = NULL;
+	target__quiet(r->tg);
+	while (!target__done(r->tg) && r->signals < 3) {
+		epoll_wait(r->epfd, &ev, 1, POLL_MS);
+		read_signals(r);
+		target__handle(r->tg, on_target, r);
+	}
+	return target__done(r->tg) ? target__exit_code(r->tg) : 128 + SIGINT;
+}
+
+static int setup(struct rec *r)
+{
+	struct tracer_opts to = { 0 };
+	const char *why;
+	int err;
+
+	if (r->o->output)
+		snprintf(r->output, sizeof(r->output), "%s", r->o->output);
+	err = r->o->output ? check_output(r) : 0;
+	to.sample_rate = r->o->rate;
+	to.alloc_only = r->o->alloc_only;
+	to.live_max = r->o->live_max;
+	to.ringbuf_bytes = r->o->ringbuf_mb << 20;
+	to.mode = r->o->mode;
+	err = err ?: tracer__new(&to, on_event, r, &r->tr, &why);
+	if (err && why)
+		pr_err("%s\n", why);
+	else if (err && err != -EACCES)
+		pr_err("cannot load the BPF programs: %s\n", strerror(-err));
+	if (err)
+		return err;
+	r->agg = agg__new();
+	r->sym = symbolizer__new(SYM_CACHE);
+	if (!r->agg || !r->sym)
+		return -ENOMEM;
+	err = setup_signals(r);
+	err = err ?: (r->o->pid ? start_pid(r) : start_cmd(r));
+	if (!err && !r->o->output)
+		snprintf(r->output, sizeof(r->output), "allocscope.%d.pb.gz", target__pid(r->tg));
+	r->recording = !err;
+	return err;
+}
+
+static void teardown(struct rec *r)
+{
+	tracer__free(r->tr);
+	agg__free(r->agg);
+	symbolizer__free(r->sym);
+	target__free(r->tg);
+	free(r->att);
+	if (r->sigfd >= 0)
+		close(r->sigfd);
+	if (r->epfd >= 0)
+		close(r->epfd);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_opts o;
+	struct rec r = { .o = &o, .sigfd = -1, .epfd = -1 };
+	int err, code;
+
+	parse_args(&o, argc, argv);
+	err = setup(&r);
+	if (!err) {
+		run_loop(&r);
+		err = r.fatal;
+		if (err && o.argv)
+			target__signal(r.tg, SIGKILL);
+		else if (!err)
+			err = write_profile(&r);
+	}
+	code = err ? 1 : 0;
+	if (o.argv && r.tg) {
+		/* the command's status is ours, unless we failed */
+		int status = wait_command(&r);
+
+		if (!err)
+			code = status;
+	}
+	teardown(&r);
+	return code;
+}

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* summary.c - the human report of a recording. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggregator.h"
+#include "exporter.h"
+#include "hmap.h"
+#include "summary.h"
+#include "symbolizer.h"
+
+struct leaf {
+	struct hnode node;
+	const char *func;	/* owned by the ELF cache, alive while the agg is */
+	__u16 fn;
+	bool mixed;		/* reached through several allocator functions */
+	double alloc_bytes, alloc_objects, inuse_bytes, inuse_objects;
+};
+
+struct leaves {
+	struct hmap map;
+	struct leaf **v;
+	size_t nr;
+	bool inuse_exited;
+	int err;
+};
+
+static const char *const fn_names[AS_FN_MAX] = {
+	[AS_FN_MALLOC] = "malloc", [AS_FN_CALLOC] = "calloc", [AS_FN_REALLOC] = "realloc",
+	[AS_FN_REALLOCARRAY] = "reallocarray", [AS_FN_POSIX_MEMALIGN] = "posix_memalign",
+	[AS_FN_ALIGNED_ALLOC] = "aligned_alloc", [AS_FN_VALLOC] = "valloc",
+	[AS_FN_PVALLOC] = "pvalloc", [AS_FN_NEW] = "operator new",
+};
+
+void summary__bytes(double v, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static void count(double v, char *buf, size_t len)
+{
+	if (v >= 1e9)
+		snprintf(buf, len, "%.2f G", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.2f M", v / 1e6);
+	else if (v >= 1e4)
+		snprintf(buf, len, "%.1f K", v / 1e3);
+	else
+		snprintf(buf, len, "%.0f", v);
+}
+
+/* The function that called the allocator: the first frame not an allocator. */
+static const char *leaf_func(const struct agg_site *s)
+{
+	struct sym_frame f;
+	const char *func = NULL;
+	__u32 i;
+
+	for (i = 0; i < s->nr_pcs && s->proc->as; i++) {
+		if (addr_space__lookup(s->proc->as, s->pcs[i] - 1, &f) || !f.func)
+			return func ? func : NULL;
+		func = f.func;
+		if (!exporter__is_allocator(func))
+			return func;
+	}
+	return func;
+}
+
+static bool leaf_eq(const struct hnode *n, const void *key)
+{
+	return !strcmp(hmap_entry(n, struct leaf, node)->func, key);
+}
+
+static __u64 hash_str(const char *s)
+{
+	__u64 h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static struct leaf *get_leaf(struct leaves *l, const char *func)
+{
+	__u64 h = hash_str(func);
+	struct hnode *n = hmap__find(&l->map, h, leaf_eq, func);
+	struct leaf *lf, **v;
+
+	if (n)
+		return hmap_entry(n, struct leaf, node);
+	lf = calloc(1, sizeof(*lf));
+	v = realloc(l->v, (l->nr + 1) * sizeof(*v));
+	if (!lf || !v || hmap__add(&l->map, &lf->node, h)) {
+		free(lf);
+		if (v)
+			l->v = v;
+		return NULL;
+	}
+	l->v = v;
+	l->v[l->nr++] = lf;
+	lf->func = func;
+	return lf;
+}
+
+static void add_site(const struct agg_site *s, void *ctx)
+{
+	struct leaves *l = ctx;
+	const char *func = leaf_func(s);
+	double live = s->w_alloc - s->w_free - s->w_untracked;
+	struct leaf *lf;
+
+	if (s->proc->exited && !l->inuse_exited)
+		live = 0;
+	lf = get_leaf(l, func ? func : "[unknown]");
+	if (!lf) {
+		l->err = 1;
+		return;
+	}
+	if (lf->alloc_objects && lf->fn != s->fn)
+		lf->mixed = true;
+	lf->fn = s->fn;
+	lf->alloc_bytes += s->w_alloc * s->size;
+	lf->alloc_objects += s->w_alloc;
+	lf->inuse_bytes += live > 0 ? live * s->size : 0;
+	lf->inuse_objects += live > 0 ? live : 0;
+}
+
+static int by_alloc(const void *a, const void *b)
+{
+	double x = (*(struct leaf **)a)->alloc_bytes, y = (*(struct leaf **)b)->alloc_bytes;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int by_inuse(const void *a, const void *b)
+{
+	double x = (*(struct leaf **)a)->inuse_bytes, y = (*(struct leaf **)b)->inuse_bytes;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void print_top(FILE *f, struct leaves *l, bool inuse, double total, int top)
+{
+	char b[32], c[32];
+	size_t i;
+
+	qsort(l->v, l->nr, sizeof(*l->v), inuse ? by_inuse : by_alloc);
+	fprintf(f, "  top sites by %s:\n", inuse ? "inuse_space" : "alloc_space");
+	for (i = 0; i < l->nr && (int)i < top; i++) {
+		struct leaf *lf = l->v[i];
+		double bytes = inuse ? lf->inuse_bytes : lf->alloc_bytes;
+		const char *via = lf->mixed ? "several" : fn_names[lf->fn & 0xff];
+
+		if (bytes <= 0 && i)
+			break;
+		summary__bytes(bytes, b, sizeof(b));
+		count(inuse ? lf->inuse_objects : lf->alloc_objects, c, sizeof(c));
+		fprintf(f, "    %10s %5.1f%% %10s obj  %s (%s)\n", b,
+			total > 0 ? 100.0 * bytes / total : 0.0, c, lf->func, via ? via : "?");
+	}
+}
+
+static void free_leaves(struct leaves *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		free(l->v[i]);
+	free(l->v);
+	hmap__release(&l->map);
+}
+
+static void print_totals(FILE *f, const struct agg_totals *t, const struct summary_opts *o,
+			 double inuse_bytes, double inuse_objects)
+{
+	double secs = o->duration_ns / 1e9;
+	char b[32], c[32], r[32];
+
+	fprintf(f, "allocscope: wrote %s (%.2f s, %llu process%s, %s probes)\n", o->output, secs,
+		(unsigned long long)t->procs, t->procs == 1 ? "" : "es", o->probes);
+	if (o->rate <= 1)
+		fprintf(f, "  exact: every allocation recorded\n");
+	else
+		fprintf(f, "  sampled: 1 sample per %llu bytes on average; figures are unbiased estimates\n",
+			(unsigned long long)o->rate);
+	summary__bytes(t->alloc_bytes, b, sizeof(b));
+	count(t->alloc_objects, c, sizeof(c));
+	summary__bytes(secs > 0 ? t->alloc_bytes / secs : 0, r, sizeof(r));
+	fprintf(f, "  allocated %s in %s objects (%s/s)\n", b, c, r);
+	if (!o->alloc_only) {
+		summary__bytes(inuse_bytes, b, sizeof(b));
+		count(inuse_objects, c, sizeof(c));
+		fprintf(f, "  live at end %s in %s objects\n", b, c);
+	}
+	fprintf(f, "  %llu samples, %llu dropped", (unsigned long long)t->samples,
+		(unsigned long long)o->dropped);
+	if (o->untracked)
+		fprintf(f, ", %llu not tracked for inuse (live map full)",
+			(unsigned long long)o->untracked);
+	fputc('\n', f);
+}
+
+void summary__print(FILE *f, struct agg *a, const struct summary_opts *o)
+{
+	struct leaves l = { .inuse_exited = o->inuse_exited };
+	double inuse_b = 0, inuse_o = 0;
+	struct agg_totals t;
+	size_t i;
+
+	agg__totals(a, &t);
+	agg__for_each_site(a, add_site, &l);
+	for (i = 0; i < l.nr; i++) {
+		inuse_b += l.v[i]->inuse_bytes;
+		inuse_o += l.v[i]->inuse_objects;
+	}
+	print_totals(f, &t, o, inuse_b, inuse_o);
+	if (l.nr) {
+		print_top(f, &l, false, t.alloc_bytes, o->top);
+		if (!o->alloc_only && inuse_b > 0)
+			print_top(f, &l, true, inuse_b, o->top);
+	}
+	free_leaves(&l);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * symbolizer.h - addresses of a process to functions.
+ *
+ * A snapshot of a process's executable mappings is taken while it is
+ * alive, and the files behind them are opened right then (through
+ * /proc/PID/map_files), so stacks stay symbolizable after the process
+ * exits, is replaced by exec, or its files are deleted. ELF files are
+ * shared between processes through a bounded cache keyed by build ID.
+ */
+#ifndef AS_SYMBOLIZER_H
+#define AS_SYMBOLIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+struct symbolizer;
+struct addr_space;
+struct proc_map;
+
+struct sym_frame {
+	const struct proc_map *map;	/* NULL when no mapping holds the address */
+	int map_index;			/* index among the snapshot's mappings */
+	const char *func;		/* function name (demangled); NULL if unknown */
+	const char *raw;		/* symbol as in the ELF file */
+};
+
+struct sym_mapping {
+	__u64 start, end, pgoff;
+	const char *path;
+	const char *build_id;		/* hex, "" if none */
+	bool symbolized;		/* an ELF file was read for it */
+};
+
+struct symbolizer *symbolizer__new(size_t cache_bytes);
+void symbolizer__free(struct symbolizer *s);
+
+/* Snapshot of pid's executable mappings, files opened now. */
+int symbolizer__snapshot(struct symbolizer *s, pid_t pid, struct addr_space **out);
+/* Re-read the mappings of a live process (a library was loaded). */
+int addr_space__refresh(struct addr_space *as);
+void addr_space__free(struct addr_space *as);
+pid_t addr_space__pid(const struct addr_space *as);
+
+/* Resolves a code address (use return address - 1 for callers). */
+int addr_space__lookup(struct addr_space *as, __u64 addr, struct sym_frame *out);
+int addr_space__nr_mappings(const struct addr_space *as);
+void addr_space__mapping(const struct addr_space *as, int i, struct sym_mapping *out);
+
+#endif /* AS_SYMBOLIZER_H */

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* tracer.c - load the BPF object, attach probes, read the ring buffer. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "allocscope.skel.h"
+#include "attach.h"
+#include "log.h"
+#include "tracer.h"
+
+/*
+ * Debian 12's UAPI header (Linux 6.1) predates uprobe_multi (6.6) and
+ * uprobe sessions (6.13), and libbpf 1.1 cannot attach either, so the
+ * values (from the kernel's BTF: enum bpf_attach_type) and the
+ * link_create attribute layout are spelled out here.
+ */
+#define XBPF_TRACE_UPROBE_MULTI		48
+#define XBPF_TRACE_UPROBE_SESSION	57
+
+struct xbpf_uprobe_multi_attr {		/* prefix of union bpf_attr, Linux >= 6.6 */
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__aligned_u64 path;
+	__aligned_u64 offsets;
+	__aligned_u64 ref_ctr_offsets;
+	__aligned_u64 cookies;
+	__u32 cnt;
+	__u32 um_flags;
+	__u32 pid;
+	__u32 path_fd;
+};
+
+struct tracer_link {
+	pid_t pid;
+	int fd;			/* a uprobe_multi link, or -1 */
+	struct bpf_link *link;	/* a perf-event link, or NULL */
+};
+
+struct tracer {
+	struct allocscope_bpf *skel;
+	struct ring_buffer *rb;
+	enum tracer_mode mode;
+	bool multi_free;	/* free probes through uprobe_multi */
+	bool alloc_only;
+	struct tracer_link *links;
+	int nr_links;
+	int cap_links;
+};
+
+static int uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
+			     const __u64 *offsets, const __u64 *cookies, __u32 cnt, pid_t pid)
+{
+	struct xbpf_uprobe_multi_attr a;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = prog_fd;
+	a.attach_type = attach_type;
+	a.path = (__u64)(unsigned long)path;
+	a.offsets = (__u64)(unsigned long)offsets;
+	a.cookies = (__u64)(unsigned long)cookies;
+	a.cnt = cnt;
+	a.pid = pid;
+	/* Without path_fd: older kernels reject a non-zero tail they don't know. */
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, offsetof(struct xbpf_uprobe_multi_attr, path_fd));
+	return fd < 0 ? -errno : fd;
+}
+
+/* Loads "return 0" with an expected attach type: does the kernel know it? */
+static int probe_attach_type(__u32 attach_type)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach_type);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &opts);
+
+	if (fd < 0)
+		return fd;
+	return fd;
+}
+
+int tracer__probe_kernel(bool *sessions, bool *multi)
+{
+	__u64 off = 0;
+	int fd, link;
+
+	*sessions = *multi = false;
+	fd = probe_attach_type(XBPF_TRACE_UPROBE_MULTI);
+	if (fd >= 0) {
+		/*
+		 * 46ba0e49b642 ("bpf: fix multi-uprobe PID filtering logic")
+		 * made a negative pid -EINVAL; before it the filter worked per
+		 * thread, not per process. Same probe as libbpf's.
+		 */
+		link = uprobe_multi_link(fd, XBPF_TRACE_UPROBE_MULTI, "/", &off, NULL, 1, -1);
+		*multi = link == -EINVAL;
+		if (link >= 0)
+			close(link);
+		close(fd);
+	}
+	fd = probe_attach_type(XBPF_TRACE_UPROBE_SESSION);
+	if (fd >= 0) {
+		*sessions = *multi;
+		close(fd);
+	}
+	return 0;
+}
+
+static int check_kernel(const char **why)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		*why = "this kernel has no BTF (/sys/kernel/btf/vmlinux): CONFIG_DEBUG_INFO_BTF is needed";
+		return -EOPNOTSUPP;
+	}
+	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
+		*why = "this kernel has no uprobes: CONFIG_UPROBE_EVENTS is needed";
+		return -EOPNOTSUPP;
+	}
+	if (syscall(__NR_bpf, -1, NULL, 0) < 0 && errno == ENOSYS) {
+		*why = "this kernel has no BPF: CONFIG_BPF_SYSCALL is needed";
+		return -ENOSYS;
+	}
+	return 0;
+}
+
+static enum tracer_mode pick_mode(enum tracer_mode want, bool sessions)
+{
+	if (want == TRACER_MODE_AUTO)
+		return sessions ? TRACER_MODE_SESSION : TRACER_MODE_CLASSIC;
+	return want;
+}
+
+static int configure(struct tracer *tr, const struct tracer_opts *o, bool multi)
+{
+	struct allocscope_bpf *s = tr->skel;
+	bool session = tr->mode == TRACER_MODE_SESSION;
+	int err = 0;
+
+	s->rodata->self_tgid = getpid();
+	s->rodata->track_frees = !o->alloc_only;
+	s->data->sample_rate = o->sample_rate;
+	err = err ?: bpf_map__set_max_entries(s->maps.live, o->alloc_only ? 1 : o->live_max);
+	err = err ?: bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
+	bpf_program__set_autoload(s->progs.alloc_session, session);
+	bpf_program__set_autoload(s->progs.alloc_enter, !session);
+	bpf_program__set_autoload(s->progs.alloc_exit, !session);
+	bpf_program__set_autoload(s->progs.free_enter, !o->alloc_only);
+	if (session)
+		err = err ?: bpf_program__set_expected_attach_type(s->progs.alloc_session,
+								   XBPF_TRACE_UPROBE_SESSION);
+	tr->multi_free = multi;
+	if (multi)
+		err = err ?: bpf_program__set_expected_attach_type(s->progs.free_enter,
+								   XBPF_TRACE_UPROBE_MULTI);
+	return err;
+}
+
+int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
+		struct tracer **out, const char **why)
+{
+	struct tracer *tr;
+	bool sessions, multi;
+	int err;
+
+	*why = NULL;
+	err = check_kernel(why);
+	if (err)
+		return err;
+	tr = calloc(1, sizeof(*tr));
+	if (!tr)
+		return -ENOMEM;
+	libbpf_set_print(log_libbpf);
+	tracer__probe_kernel(&sessions, &multi);
+	tr->mode = pick_mode(opts->mode, sessions);
+	if (tr->mode == TRACER_MODE_SESSION && !sessions) {
+		*why = "this kernel has no uprobe sessions (Linux 6.13+)";
+		err = -EOPNOTSUPP;
+		goto err_out;
+	}
+	tr->alloc_only = opts->alloc_only;
+	tr->skel = allocscope_bpf__open();
+	if (!tr->skel) {
+		err = -errno;
+		goto err_out;
+	}
+	err = configure(tr, opts, multi);
+	if (err)
+		goto err_out;
+	err = allocscope_bpf__load(tr->skel);
+	if (err)
+		goto err_out;
+	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.events), (ring_buffer_sample_fn)fn,
+				  ctx, NULL);
+	if (!tr->rb) {
+		err = -errno;
+		goto err_out;
+	}
+	*out = tr;
+	return 0;
+err_out:
+	if (err == -EPERM && !*why)
+		*why = "not permitted to load BPF programs: run as root (CAP_BPF, CAP_PERFMON)";
+	tracer__free(tr);
+	return err;
+}
+
+void tracer__free(struct tracer *tr)
+{
+	int i;
+
+	if (!tr)
+		return;
+	for (i = 0; i < tr->nr_links; i++) {
+		if (tr->links[i].fd >= 0)
+			close(tr->links[i].fd);
+		bpf_link__destroy(tr->links[i].link);
+	}
+	free(tr->links);
+	ring_buffer__free(tr->rb);
+	allocscope_bpf__destroy(tr->skel);
+	free(tr);
+}
+
+static int add_link(struct tracer *tr, pid_t pid, int fd, struct bpf_link *link)
+{
+	struct tracer_link *n;
+
+	if (tr->nr_links == tr->cap_links) {
+		tr->cap_links = tr->cap_links ? tr->cap_links * 2 : 16;
+		n = realloc(tr->links, tr->cap_links * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		tr->links = n;
+	}
+	tr->links[tr->nr_links++] = (struct tracer_link){ .pid = pid, .fd = fd, .link = link };
+	return 0;
+}
+
+static int attach_multi(struct tracer *tr, struct bpf_program *prog, __u32 type,
+			const char *path, const struct probe *p, int n, pid_t pid)
+{
+	__u64 offsets[AS_MAX_PROBES], cookies[AS_MAX_PROBES];
+	int i, fd, err;
+
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		offsets[i] = p[i].offset;
+		cookies[i] = p[i].cookie;
+	}
+	fd = uprobe_multi_link(bpf_program__fd(prog), type, path, offsets, cookies, n, pid);
+	if (fd < 0)
+		return fd;
+	err = add_link(tr, pid, fd, NULL);
+	if (err)
+		close(fd);
+	return err;
+}
+
+static int attach_one(struct tracer *tr, struct bpf_program *prog, bool ret, const char *path,
+		      const struct probe *p, pid_t pid)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = p->cookie, .retprobe = ret);
+	struct bpf_link *link;
+	int err;
+
+	link = bpf_program__attach_uprobe_opts(prog, pid ? pid : -1, path, p->offset, &o);
+	if (!link)
+		return -errno;
+	err = add_link(tr, pid, -1, link);
+	if (err)
+		bpf_link__destroy(link);
+	return err;
+}
+
+static int attach_classic(struct tracer *tr, const struct probe_target *t, pid_t pid)
+{
+	struct allocscope_bpf *s = tr->skel;
+	int i, err = 0;
+
+	for (i = 0; i < t->nr_allocs && !err; i++) {
+		err = attach_one(tr, s->progs.alloc_enter, false, t->path, &t->allocs[i], pid);
+		err = err ?: attach_one(tr, s->progs.alloc_exit, true, t->path, &t->allocs[i], pid);
+	}
+	for (i = 0; i < t->nr_frees && !err && !tr->alloc_only && !tr->multi_free; i++)
+		err = attach_one(tr, s->progs.free_enter, false, t->path, &t->frees[i], pid);
+	return err;
+}
+
+int tracer__attach(struct tracer *tr, const struct probe_target *t, pid_t pid)
+{
+	struct allocscope_bpf *s = tr->skel;
+	int err;
+
+	if (tr->mode == TRACER_MODE_SESSION)
+		err = attach_multi(tr, s->progs.alloc_session, XBPF_TRACE_UPROBE_SESSION, t->path,
+				   t->allocs, t->nr_allocs, pid);
+	else
+		err = attach_classic(tr, t, pid);
+	if (!err && !tr->alloc_only && tr->multi_free)
+		err = attach_multi(tr, s->progs.free_enter, XBPF_TRACE_UPROBE_MULTI, t->path,
+				   t->frees, t->nr_frees, pid);
+	if (err)
+		tracer__detach_pid(tr, pid);
+	return err;
+}
+
+void tracer__detach_pid(struct tracer *tr, pid_t pid)
+{
+	int i, j = 0;
+
+	for (i = 0; i < tr->nr_links; i++) {
+		if (tr->links[i].pid != pid) {
+			tr->links[j++] = tr->links[i];
+			continue;
+		}
+		if (tr->links[i].fd >= 0)
+			close(tr->links[i].fd);
+		bpf_link__destroy(tr->links[i].link);
+	}
+	tr->nr_links = j;
+}
+
+int tracer__fd(const struct tracer *tr)
+{
+	return ring_buffer__epoll_fd(tr->rb);
+}
+
+int tracer__consume(struct tracer *tr)
+{
+	return ring_buffer__consume(tr->rb);
+}
+
+int tracer__poll(struct tracer *tr, int timeout_ms)
+{
+	return ring_buffer__poll(tr->rb, timeout_ms);
+}
+
+int tracer__set_rate(struct tracer *tr, __u64 rate)
+{
+	if (!rate || rate > AS_MAX_RATE)
+		return -EINVAL;
+	tr->skel->data->sample_rate = rate;
+	return 0;
+}
+
+void tracer__stats(struct tracer *tr, __u64 stats[AS_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(tr->skel->maps.stats);
+	__u64 *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
+	__u32 i;
+	int c;
+
+	memset(stats, 0, sizeof(__u64) * AS_STAT_MAX);
+	if (!v || ncpu <= 0)
+		goto out;
+	for (i = 0; i < AS_STAT_MAX; i++) {
+		if (bpf_map_lookup_elem(fd, &i, v))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			stats[i] += v[c];
+	}
+out:
+	free(v);
+}
+
+enum tracer_mode tracer__mode(const struct tracer *tr)
+{
+	return tr->mode;
+}
+
+const char *tracer__mode_name(enum tracer_mode mode)
+{
+	switch (mode) {
+	case TRACER_MODE_SESSION:
+		return "uprobe-session";
+	case TRACER_MODE_CLASSIC:
+		return "uprobe+uretprobe";
+	default:
+		return "auto";
+	}
+}
+
+int tracer__nr_links(const struct tracer *tr)
+{
+	return tr->nr_links;
+}

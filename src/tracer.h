@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * tracer.h - the BPF side, loaded and attached.
+ *
+ * The only module that knows the skeleton. It picks the cheapest probe
+ * mechanism the kernel offers (uprobe sessions on 6.13+: one trap per
+ * unsampled allocation; else a uprobe + uretprobe pair), attaches probe
+ * targets to processes, and hands ring buffer records to a callback.
+ */
+#ifndef AS_TRACER_H
+#define AS_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+#include "allocscope.h"
+
+struct probe_target;
+struct tracer;
+
+enum tracer_mode {
+	TRACER_MODE_AUTO,
+	TRACER_MODE_SESSION,	/* uprobe_multi session + uprobe_multi free */
+	TRACER_MODE_CLASSIC,	/* perf-event uprobe + uretprobe */
+};
+
+struct tracer_opts {
+	__u64 sample_rate;	/* mean bytes between samples; 1 = every call */
+	bool alloc_only;	/* no free probes, no live set */
+	__u32 live_max;		/* capacity of the live map */
+	__u32 ringbuf_bytes;	/* power of two */
+	enum tracer_mode mode;
+};
+
+/* Returns non-zero to stop the current poll. */
+typedef int (*tracer_event_fn)(void *ctx, const void *data, size_t size);
+
+/* -ENOSYS/-EPERM/-EOPNOTSUPP with a reason in *why for an unfit kernel. */
+int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
+		struct tracer **out, const char **why);
+void tracer__free(struct tracer *tr);
+
+/* Probes one object, filtered to process pid (0: every process). */
+int tracer__attach(struct tracer *tr, const struct probe_target *t, pid_t pid);
+/* Drops every link that filters on pid (after it exited). */
+void tracer__detach_pid(struct tracer *tr, pid_t pid);
+
+/* An fd that becomes readable when records are waiting (for epoll). */
+int tracer__fd(const struct tracer *tr);
+/* Hands every waiting record to the callback; returns how many. */
+int tracer__consume(struct tracer *tr);
+int tracer__poll(struct tracer *tr, int timeout_ms);
+
+int tracer__set_rate(struct tracer *tr, __u64 rate);
+void tracer__stats(struct tracer *tr, __u64 stats[AS_STAT_MAX]);
+enum tracer_mode tracer__mode(const struct tracer *tr);
+const char *tracer__mode_name(enum tracer_mode mode);
+int tracer__nr_links(const struct tracer *tr);
+
+/* Which probe mechanisms this kernel supports (for `allocscope features`). */
+int tracer__probe_kernel(bool *sessions, bool *multi);
+
+#endif /* AS_TRACER_H */
