@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elf.h"
+#include "elffile.h"
 #include "log.h"
 #include "procfs.h"
 #include "symbolizer.h"
@@ -86,6 +86,11 @@ static struct elf_file *open_file(struct addr_space *as, const struct proc_map *
 	}
 	if (elf_cache__get(as->sym->cache, fd, &opts, &ef))
 		return NULL;
+	/*
+	 * Symbols (and separate debug files, found under the process's root)
+	 * are read now: a container's root is gone once its process exits.
+	 */
+	elf_file__load_symbols(ef);
 	return ef;
 }
 

@@ -1,0 +1,1116 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * elffile.c - ELF files: identity, segments, function symbols, and their cache.
+ *
+ * An elf_file keeps its fd and Elf handle open, and those of the separate
+ * debug file whose .symtab it used, so that DWARF users (file:line, CFI) can
+ * later hang a Dwarf handle off the same object. Handles are mmap-based:
+ * symbol and string tables are page cache, not heap. A file truncated
+ * under us would fault, but loaders and package managers replace files
+ * rather than rewrite them.
+ *
+ * A symbol table is built on first use: function symbols sorted by address,
+ * aliases merged, names copied into one arena; C++ names are demangled on
+ * first lookup and kept.
+ */
+#include <gelf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <elfutils/libdwelf.h>
+#include <linux/openat2.h>
+
+#include "elffile.h"
+#include "log.h"
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define NO_COVER		UINT32_MAX
+#define DEM_TODO		UINT32_MAX
+#define DEM_SAME		(UINT32_MAX - 1)
+/* libelf's descriptor and header copy for each section, roughly. */
+#define LIBELF_SCN_BYTES	256
+#define HTAB_MIN_BUCKETS	64
+#define STAT_KEY_LEN		80
+#define VERSYM_HIDDEN		0x8000	/* not the default version; glibc's <elf.h> lacks it */
+
+/* libstdc++'s demangler: <cxxabi.h> is C++ only, -lstdc++ is linked. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+struct sym {
+	__u64 start;
+	__u64 end;	/* start + size; if unsized, the end of its section */
+	__u32 name;	/* offset in symtab.names */
+	__u32 cover;	/* the sized entry in [0, this one] that ends last, or NO_COVER */
+	__u32 dem;	/* index in symtab.dem, DEM_TODO or DEM_SAME */
+	__u32 sized;
+};
+
+struct symtab {
+	struct sym *syms;
+	size_t nr;
+	char *names;
+	size_t names_len;
+	char **dem;	/* demangled names, as __cxa_demangle returned them */
+	size_t nr_dem;
+	size_t dem_bytes;
+};
+
+struct load {
+	__u64 vaddr, off, filesz;
+};
+
+struct hnode {
+	struct hnode *next;
+	const char *key;
+	struct elf_file *ef;
+};
+
+struct htab {
+	struct hnode **b;
+	size_t mask;	/* buckets - 1 */
+	size_t nr;
+};
+
+enum syms_state { SYMS_TODO, SYMS_DYNSYM, SYMS_SYMTAB, SYMS_FAILED };
+
+struct elf_file {
+	int fd;
+	Elf *elf;
+	bool dyn;
+	bool has_symtab;
+	size_t nr_scns;
+	char build_id[2 * 64 + 1];
+	struct load *loads;
+	size_t nr_loads;
+	char *root;
+	char *path;
+	/* The separate debug file, looked up once. */
+	bool dbg_searched;
+	int dbg_fd;
+	Elf *dbg_elf;
+	size_t dbg_nr_scns;
+	char *dbg_path;	/* inside root */
+	enum syms_state syms_state;
+	int syms_err;
+	struct symtab st;
+	/* Owned by the cache while cache is set. */
+	int refs;
+	struct elf_cache *cache;
+	struct elf_file *lru_prev, *lru_next;	/* while unreferenced */
+	struct hnode stat_node, bid_node;
+	char stat_key[STAT_KEY_LEN];
+	size_t charged;	/* bytes counted in cache->stats */
+};
+
+struct elf_cache {
+	size_t max_bytes;
+	struct htab by_stat, by_bid;
+	struct elf_file *lru_head, *lru_tail;	/* unreferenced, last released first */
+	struct elf_cache_stats stats;
+};
+
+static void cache_account(struct elf_file *ef);
+
+/* Symbol tables: reading */
+
+/* A defined function symbol as a symbol table holds it. */
+struct fsym {
+	const char *name;
+	__u64 value, size;
+	size_t shndx;
+	int bind_rank;	/* GLOBAL 2, WEAK 1, LOCAL 0 */
+	bool hidden;	/* an older version: "foo@V1", or .gnu.version's hidden bit */
+};
+
+struct sym_iter {
+	Elf *elf;
+	Elf_Data *syms, *versyms;
+	size_t strndx, i, n;
+};
+
+static Elf_Scn *find_scn(Elf *elf, Elf64_Word type, GElf_Shdr *shdr)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, shdr) && shdr->sh_type == type)
+			return scn;
+	return NULL;
+}
+
+static int sym_iter__init(struct sym_iter *it, Elf *elf, Elf64_Word type)
+{
+	GElf_Shdr shdr, vshdr;
+	Elf_Scn *scn, *vscn;
+
+	memset(it, 0, sizeof(*it));
+	scn = find_scn(elf, type, &shdr);
+	if (!scn || !shdr.sh_entsize)
+		return -ENOENT;
+	it->syms = elf_getdata(scn, NULL);
+	if (!it->syms)
+		return -EINVAL;
+	it->elf = elf;
+	it->strndx = shdr.sh_link;
+	it->n = shdr.sh_size / shdr.sh_entsize;
+	/* .gnu.version parallels .dynsym: it tells "free" from the old "cfree@GLIBC_2.2.5". */
+	vscn = find_scn(elf, SHT_GNU_versym, &vshdr);
+	if (vscn && vshdr.sh_link == elf_ndxscn(scn))
+		it->versyms = elf_getdata(vscn, NULL);
+	return 0;
+}
+
+static int bind_rank(int bind)
+{
+	return bind == STB_GLOBAL || bind == STB_GNU_UNIQUE ? 2 : bind == STB_WEAK;
+}
+
+static bool sym_iter__next(struct sym_iter *it, struct fsym *fs)
+{
+	GElf_Versym vs;
+	GElf_Sym sym;
+	const char *at;
+	int type;
+
+	while (++it->i < it->n) {	/* entry 0 is the null symbol */
+		if (!gelf_getsym(it->syms, it->i, &sym))
+			return false;
+		type = GELF_ST_TYPE(sym.st_info);
+		/* ABS, COMMON and XINDEX (files of 65280+ sections) hold no code we map. */
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+		    sym.st_shndx >= SHN_LORESERVE || !sym.st_value)
+			continue;
+		fs->name = elf_strptr(it->elf, it->strndx, sym.st_name);
+		if (!fs->name || !*fs->name)
+			continue;
+		fs->value = sym.st_value;
+		fs->size = sym.st_size;
+		fs->shndx = sym.st_shndx;
+		fs->bind_rank = bind_rank(GELF_ST_BIND(sym.st_info));
+		at = strchr(fs->name, '@');
+		fs->hidden = at && at[1] != '@';
+		if (it->versyms && gelf_getversym(it->versyms, it->i, &vs) && (vs & VERSYM_HIDDEN))
+			fs->hidden = true;
+		return true;
+	}
+	return false;
+}
+
+/* Symbol tables: building */
+
+/* A candidate entry, before aliases merge. */
+struct cand {
+	__u64 start, end;
+	const char *name;
+	__u32 len;
+	__u8 bind_rank, hidden, under, sized;
+};
+
+/* Where an unsized symbol's reach ends: its section's end, or itself if outside it. */
+static __u64 section_end(Elf *elf, size_t shndx, __u64 addr)
+{
+	Elf_Scn *scn = elf_getscn(elf, shndx);
+	GElf_Shdr shdr;
+
+	if (!scn || !gelf_getshdr(scn, &shdr) || addr < shdr.sh_addr ||
+	    addr - shdr.sh_addr >= shdr.sh_size)
+		return addr;
+	return shdr.sh_addr + shdr.sh_size;
+}
+
+static void cand_fill(struct cand *c, Elf *elf, const struct fsym *fs)
+{
+	c->start = fs->value;
+	c->sized = fs->size != 0;
+	c->end = c->sized ? fs->value + fs->size : section_end(elf, fs->shndx, fs->value);
+	c->name = fs->name;
+	c->len = strlen(fs->name);
+	/* GLOBAL and WEAK alike: glibc's calloc is WEAK, its __libc_calloc GLOBAL. */
+	c->bind_rank = fs->bind_rank != 0;
+	c->hidden = fs->hidden;
+	c->under = strspn(fs->name, "_") & 0xff;
+}
+
+/*
+ * By address; at one address the best name first: exported (GLOBAL or WEAK)
+ * over LOCAL, the default version, fewer leading underscores ("malloc" over
+ * "__libc_malloc"), shorter, then alphabetical, so the choice is stable.
+ */
+static int cand_cmp(const void *pa, const void *pb)
+{
+	const struct cand *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	if (a->bind_rank != b->bind_rank)
+		return b->bind_rank - a->bind_rank;
+	if (a->hidden != b->hidden)
+		return a->hidden - b->hidden;
+	if (a->under != b->under)
+		return a->under - b->under;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/* The best name keeps its place; an alias may only lend it a size it lacks. */
+static void cand_merge(struct cand *keep, const struct cand *alias)
+{
+	if (alias->sized && (!keep->sized || alias->end > keep->end)) {
+		keep->end = alias->end;
+		keep->sized = 1;
+	}
+}
+
+static int cands_collect(Elf *elf, Elf64_Word type, struct cand **out, size_t *nr)
+{
+	struct sym_iter it;
+	struct fsym fs;
+	struct cand *c;
+	size_t n = 0;
+	int err;
+
+	err = sym_iter__init(&it, elf, type);
+	if (err)
+		return err;
+	c = calloc(it.n ?: 1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	while (sym_iter__next(&it, &fs))
+		cand_fill(&c[n++], elf, &fs);
+	*out = c;
+	*nr = n;
+	return 0;
+}
+
+/* Sorts, merges aliases in place; returns how many remain and their names' size. */
+static size_t cands_dedup(struct cand *c, size_t n, size_t *names_len)
+{
+	size_t i, j, kept = 0;
+
+	qsort(c, n, sizeof(*c), cand_cmp);
+	*names_len = 0;
+	for (i = 0; i < n; i = j) {
+		c[kept] = c[i];
+		for (j = i + 1; j < n && c[j].start == c[kept].start; j++)
+			cand_merge(&c[kept], &c[j]);
+		*names_len += c[kept++].len + 1;
+	}
+	return kept;
+}
+
+static void symtab__fill(struct symtab *st, const struct cand *c)
+{
+	__u32 cover = NO_COVER, off = 0;
+	struct sym *s;
+	size_t i;
+
+	for (i = 0; i < st->nr; i++) {
+		s = &st->syms[i];
+		s->start = c[i].start;
+		s->end = c[i].end;
+		s->sized = c[i].sized;
+		s->name = off;
+		s->dem = DEM_TODO;
+		memcpy(st->names + off, c[i].name, c[i].len + 1);
+		off += c[i].len + 1;
+		if (s->sized && (cover == NO_COVER || s->end > st->syms[cover].end))
+			cover = i;
+		s->cover = cover;
+	}
+}
+
+/* 0, -ENOENT if elf has no such table or no functions in it, or -errno. */
+static int symtab__build(struct symtab *st, Elf *elf, Elf64_Word type)
+{
+	struct cand *c;
+	size_t n, names_len;
+	int err;
+
+	err = cands_collect(elf, type, &c, &n);
+	if (err)
+		return err;
+	n = cands_dedup(c, n, &names_len);
+	err = -ENOENT;
+	if (!n)
+		goto out;
+	err = -E2BIG;
+	if (n >= DEM_SAME || names_len > UINT32_MAX)
+		goto out;
+	err = -ENOMEM;
+	st->syms = calloc(n, sizeof(*st->syms));
+	st->names = malloc(names_len);
+	if (!st->syms || !st->names)
+		goto out;
+	st->nr = n;
+	st->names_len = names_len;
+	symtab__fill(st, c);
+	err = 0;
+out:
+	if (err) {
+		free(st->syms);
+		free(st->names);
+		memset(st, 0, sizeof(*st));
+	}
+	free(c);
+	return err;
+}
+
+static void symtab__free(struct symtab *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nr_dem; i++)
+		free(st->dem[i]);
+	free(st->dem);
+	free(st->syms);
+	free(st->names);
+}
+
+/* Symbol tables: lookup */
+
+static struct sym *symtab__find(const struct symtab *st, __u64 addr)
+{
+	size_t lo = 0, hi = st->nr, mid;
+	struct sym *s, *c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (st->syms[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	s = &st->syms[lo - 1];
+	if (s->sized && addr < s->end)
+		return s;
+	/* A sized function can enclose later symbols, e.g. local labels typed FUNC. */
+	if (s->cover != NO_COVER) {
+		c = &st->syms[s->cover];
+		if (addr < c->end)
+			return c;
+	}
+	return !s->sized && addr < s->end ? s : NULL;
+}
+
+/* A C++ name demangled, any "@VERSION" suffix kept; NULL for other names. */
+static char *demangle(const char *raw)
+{
+	char *base, *d, *out = NULL;
+	const char *at;
+	int status;
+
+	if (strncmp(raw, "_Z", 2))
+		return NULL;
+	at = strchr(raw, '@');
+	if (!at)
+		return __cxa_demangle(raw, NULL, NULL, &status);
+	base = strndup(raw, at - raw);
+	if (!base)
+		return NULL;
+	d = __cxa_demangle(base, NULL, NULL, &status);
+	if (d && asprintf(&out, "%s%s", d, at) < 0)
+		out = NULL;
+	free(d);
+	free(base);
+	return out;
+}
+
+/* Keeps d, growing the array at powers of two; its index or -ENOMEM. */
+static long symtab__keep_dem(struct symtab *st, char *d)
+{
+	char **v = st->dem;
+
+	if (!(st->nr_dem & (st->nr_dem - 1))) {
+		v = realloc(st->dem, (st->nr_dem ? 2 * st->nr_dem : 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		st->dem = v;
+	}
+	v[st->nr_dem] = d;
+	st->dem_bytes += strlen(d) + 1 + sizeof(*v);
+	return st->nr_dem++;
+}
+
+static const char *symtab__name(struct symtab *st, struct sym *s)
+{
+	const char *raw = st->names + s->name;
+	long idx;
+	char *d;
+
+	if (s->dem == DEM_TODO) {
+		s->dem = DEM_SAME;
+		d = demangle(raw);
+		idx = d ? symtab__keep_dem(st, d) : -ENOENT;
+		if (idx >= 0)
+			s->dem = idx;
+		else
+			free(d);
+	}
+	return s->dem == DEM_SAME ? raw : st->dem[s->dem];
+}
+
+/* Separate debug files */
+
+/* Opens path inside root as if root were "/": a container's symlinks cannot lead out. */
+static int open_in_root(const char *root, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int dfd, fd;
+
+	if (!*root) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	/* Before Linux 5.6, or under valgrind: absolute symlinks then escape root. */
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(dfd, path + strspn(path, "/"), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	close(dfd);
+	return fd;
+}
+
+static void read_build_id(Elf *elf, char *hex, size_t size)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *id;
+	ssize_t len, i;
+
+	len = dwelf_elf_gnu_build_id(elf, (const void **)&id);
+	if (len < 0 || (size_t)len * 2 >= size)
+		len = 0;
+	for (i = 0; i < len; i++) {
+		hex[2 * i] = digits[id[i] >> 4];
+		hex[2 * i + 1] = digits[id[i] & 0xf];
+	}
+	hex[2 * len] = '\0';
+}
+
+static bool crc_matches(Elf *elf, GElf_Word crc)
+{
+	size_t len;
+	const char *p = elf_rawfile(elf, &len);
+
+	return p && crc32_z(0, (const Bytef *)p, len) == crc;
+}
+
+/*
+ * Takes the file at path (inside root) as ef's debug file if it has a
+ * .symtab and is ef's: same build id or, if either lacks one and crc is
+ * given, the debuglink's CRC32 of the whole file. Build ids are compared
+ * first because the CRC means reading the whole file.
+ */
+static int debug_try(struct elf_file *ef, const char *path, const GElf_Word *crc)
+{
+	char bid[sizeof(ef->build_id)];
+	GElf_Shdr shdr;
+	Elf *elf;
+	int fd, err;
+
+	fd = open_in_root(ef->root, path);
+	if (fd < 0)
+		return fd;
+	err = -ENOENT;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !find_scn(elf, SHT_SYMTAB, &shdr))
+		goto out_close;
+	read_build_id(elf, bid, sizeof(bid));
+	if (*bid && *ef->build_id)
+		err = strcmp(bid, ef->build_id) ? -ESTALE : 0;
+	else
+		err = crc && crc_matches(elf, *crc) ? 0 : -ESTALE;
+	if (err) {
+		pr_debug("elf: %s%s does not match its file, ignoring\n", ef->root, path);
+		goto out_close;
+	}
+	ef->dbg_path = strdup(path);
+	if (!ef->dbg_path) {
+		err = -ENOMEM;
+		goto out_close;
+	}
+	ef->dbg_fd = fd;
+	ef->dbg_elf = elf;
+	if (elf_getshdrnum(elf, &ef->dbg_nr_scns))
+		ef->dbg_nr_scns = 0;
+	pr_debug("elf: symbols of %s from %s%s\n", ef->path ?: ef->build_id, ef->root, path);
+	return 0;
+out_close:
+	elf_end(elf);
+	close(fd);
+	return err;
+}
+
+static int debug_by_build_id(struct elf_file *ef)
+{
+	const char *bid = ef->build_id;
+	char path[PATH_MAX];
+
+	if (strlen(bid) < 4)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", bid, bid + 2);
+	return debug_try(ef, path, NULL);
+}
+
+/* .gnu_debuglink: next to the file, in its .debug/, under /usr/lib/debug. */
+static int debug_by_link(struct elf_file *ef)
+{
+	static const char *const fmts[] = { "%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s" };
+	const char *link, *slash;
+	char path[PATH_MAX];
+	GElf_Word crc;
+	size_t i;
+	int dir;
+
+	link = dwelf_elf_gnu_debuglink(ef->elf, &crc);
+	if (!link || strchr(link, '/') || !ef->path || !(slash = strrchr(ef->path, '/')))
+		return -ENOENT;
+	dir = slash - ef->path;
+	for (i = 0; i < ARRAY_SIZE(fmts); i++) {
+		if (snprintf(path, sizeof(path), fmts[i], dir, ef->path, link) >= (int)sizeof(path))
+			continue;
+		if (!debug_try(ef, path, &crc))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* The debug file's handle, looked up on first use; NULL if not needed or not found. */
+static Elf *elf_file_debug(struct elf_file *ef)
+{
+	if (!ef->dbg_searched && !ef->has_symtab) {
+		ef->dbg_searched = true;
+		if (debug_by_build_id(ef))
+			debug_by_link(ef);
+	}
+	return ef->dbg_elf;
+}
+
+/* elf_file */
+
+static int read_loads(struct elf_file *ef)
+{
+	GElf_Phdr ph;
+	size_t i, n;
+
+	if (elf_getphdrnum(ef->elf, &n))
+		return -ENOEXEC;
+	ef->loads = calloc(n ?: 1, sizeof(*ef->loads));
+	if (!ef->loads)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(ef->elf, i, &ph))
+			return -ENOEXEC;
+		if (ph.p_type == PT_LOAD)
+			ef->loads[ef->nr_loads++] = (struct load){ .vaddr = ph.p_vaddr,
+				.off = ph.p_offset, .filesz = ph.p_filesz };
+	}
+	return 0;
+}
+
+static int elf_file_init(struct elf_file *ef, const struct elf_open_opts *opts)
+{
+	GElf_Shdr shdr;
+	GElf_Ehdr eh;
+
+	ef->root = strdup(opts && opts->root ? opts->root : "");
+	ef->path = opts && opts->path ? strdup(opts->path) : NULL;
+	if (!ef->root || (opts && opts->path && !ef->path))
+		return -ENOMEM;
+	elf_version(EV_CURRENT);
+	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
+	if (!ef->elf)
+		return -EIO;
+	if (elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &eh) ||
+	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) || elf_getshdrnum(ef->elf, &ef->nr_scns))
+		return -ENOEXEC;
+	ef->dyn = eh.e_type == ET_DYN;
+	ef->has_symtab = find_scn(ef->elf, SHT_SYMTAB, &shdr) != NULL;
+	read_build_id(ef->elf, ef->build_id, sizeof(ef->build_id));
+	return read_loads(ef);
+}
+
+static void elf_file_destroy(struct elf_file *ef)
+{
+	symtab__free(&ef->st);
+	elf_end(ef->dbg_elf);
+	if (ef->dbg_fd >= 0)
+		close(ef->dbg_fd);
+	elf_end(ef->elf);
+	if (ef->fd >= 0)
+		close(ef->fd);
+	free(ef->dbg_path);
+	free(ef->loads);
+	free(ef->root);
+	free(ef->path);
+	free(ef);
+}
+
+int elf_file__open(int fd, const struct elf_open_opts *opts, struct elf_file **out)
+{
+	struct elf_file *ef;
+	int err;
+
+	*out = NULL;
+	ef = calloc(1, sizeof(*ef));
+	if (!ef) {
+		close(fd);
+		return -ENOMEM;
+	}
+	ef->fd = fd;
+	ef->dbg_fd = -1;
+	ef->refs = 1;
+	err = elf_file_init(ef, opts);
+	if (err) {
+		elf_file_destroy(ef);
+		return err;
+	}
+	*out = ef;
+	return 0;
+}
+
+void elf_file__free(struct elf_file *ef)
+{
+	elf_file__put(ef);
+}
+
+const char *elf_file__build_id(const struct elf_file *ef)
+{
+	return ef->build_id;
+}
+
+bool elf_file__is_dyn(const struct elf_file *ef)
+{
+	return ef->dyn;
+}
+
+static bool name_matches(const char *sym, const char *name, size_t len)
+{
+	return !strncmp(sym, name, len) && (sym[len] == '\0' || sym[len] == '@');
+}
+
+static int find_func_in(Elf *elf, Elf64_Word type, const char *name, __u64 *vaddr, __u64 *size)
+{
+	__u64 best_vaddr = 0, best_size = 0;
+	size_t len = strlen(name);
+	int rank, best = -1, err;
+	bool tie = false;
+	struct sym_iter it;
+	struct fsym fs;
+
+	err = sym_iter__init(&it, elf, type);
+	if (err)
+		return err;
+	while (sym_iter__next(&it, &fs)) {
+		if (!name_matches(fs.name, name, len))
+			continue;
+		rank = (fs.hidden ? 0 : 4) + fs.bind_rank;
+		if (rank == best && fs.value != best_vaddr)
+			tie = true;
+		if (rank <= best)
+			continue;
+		best = rank;
+		tie = false;
+		best_vaddr = fs.value;
+		best_size = fs.size;
+	}
+	if (best < 0)
+		return -ENOENT;
+	if (tie)
+		return -ENOTUNIQ;
+	*vaddr = best_vaddr;
+	*size = best_size;
+	return 0;
+}
+
+int elf_file__find_func(struct elf_file *ef, const char *name, bool dynamic_only,
+			__u64 *vaddr, __u64 *size)
+{
+	int err;
+
+	if (!dynamic_only) {
+		err = find_func_in(ef->elf, SHT_SYMTAB, name, vaddr, size);
+		if (err != -ENOENT)
+			return err;
+	}
+	err = find_func_in(ef->elf, SHT_DYNSYM, name, vaddr, size);
+	if (err != -ENOENT || dynamic_only || !elf_file_debug(ef))
+		return err;
+	return find_func_in(ef->dbg_elf, SHT_SYMTAB, name, vaddr, size);
+}
+
+int elf_file__vaddr_to_offset(const struct elf_file *ef, __u64 vaddr, __u64 *off)
+{
+	const struct load *l;
+	size_t i;
+
+	for (i = 0; i < ef->nr_loads; i++) {
+		l = &ef->loads[i];
+		if (vaddr >= l->vaddr && vaddr - l->vaddr < l->filesz) {
+			*off = l->off + (vaddr - l->vaddr);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_file__offset_to_vaddr(const struct elf_file *ef, __u64 off, __u64 *vaddr)
+{
+	const struct load *l;
+	size_t i;
+
+	for (i = 0; i < ef->nr_loads; i++) {
+		l = &ef->loads[i];
+		if (off >= l->off && off - l->off < l->filesz) {
+			*vaddr = l->vaddr + (off - l->off);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+ssize_t elf_file__read(const struct elf_file *ef, __u64 off, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (off > INT64_MAX)
+		return -EINVAL;
+	n = pread(ef->fd, buf, len, off);
+	return n < 0 ? -errno : n;
+}
+
+int elf_file__load_symbols(struct elf_file *ef)
+{
+	int err;
+
+	if (ef->syms_state != SYMS_TODO)
+		return ef->syms_err;
+	ef->syms_state = SYMS_SYMTAB;
+	err = symtab__build(&ef->st, ef->elf, SHT_SYMTAB);
+	if (err == -ENOENT && elf_file_debug(ef))
+		err = symtab__build(&ef->st, ef->dbg_elf, SHT_SYMTAB);
+	if (err == -ENOENT) {
+		ef->syms_state = SYMS_DYNSYM;
+		err = symtab__build(&ef->st, ef->elf, SHT_DYNSYM);
+	}
+	if (err == -ENOENT)
+		err = 0;
+	if (err)
+		ef->syms_state = SYMS_FAILED;
+	ef->syms_err = err;
+	cache_account(ef);
+	return err;
+}
+
+bool elf_file__has_debug_symbols(struct elf_file *ef)
+{
+	return !elf_file__load_symbols(ef) && ef->syms_state == SYMS_SYMTAB;
+}
+
+const char *elf_file__symbolize(struct elf_file *ef, __u64 vaddr, __u64 *start,
+				const char **raw_name)
+{
+	size_t dem_bytes = ef->st.dem_bytes;
+	const char *name;
+	struct sym *s;
+
+	if (elf_file__load_symbols(ef))
+		return NULL;
+	s = symtab__find(&ef->st, vaddr);
+	if (!s)
+		return NULL;
+	if (start)
+		*start = s->start;
+	if (raw_name)
+		*raw_name = ef->st.names + s->name;
+	name = symtab__name(&ef->st, s);
+	if (ef->st.dem_bytes != dem_bytes)
+		cache_account(ef);
+	return name;
+}
+
+/* The cache */
+
+static size_t elf_file_bytes(const struct elf_file *ef)
+{
+	size_t n = sizeof(*ef) + ef->nr_loads * sizeof(*ef->loads);
+
+	n += (ef->nr_scns + ef->dbg_nr_scns) * LIBELF_SCN_BYTES;
+	n += ef->st.nr * sizeof(*ef->st.syms) + ef->st.names_len + ef->st.dem_bytes;
+	return n;
+}
+
+static void cache_account(struct elf_file *ef)
+{
+	size_t bytes;
+
+	if (!ef->cache)
+		return;
+	bytes = elf_file_bytes(ef);
+	ef->cache->stats.bytes -= ef->charged;
+	ef->cache->stats.bytes += bytes;
+	ef->charged = bytes;
+}
+
+static size_t hash_str(const char *s)
+{
+	__u64 h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+static int htab__init(struct htab *h)
+{
+	h->b = calloc(HTAB_MIN_BUCKETS, sizeof(*h->b));
+	h->mask = HTAB_MIN_BUCKETS - 1;
+	h->nr = 0;
+	return h->b ? 0 : -ENOMEM;
+}
+
+static struct elf_file *htab__find(const struct htab *h, const char *key)
+{
+	struct hnode *n;
+
+	for (n = h->b[hash_str(key) & h->mask]; n; n = n->next)
+		if (!strcmp(n->key, key))
+			return n->ef;
+	return NULL;
+}
+
+/* Doubles the buckets when full; keeps the old ones if that fails. */
+static void htab__grow(struct htab *h)
+{
+	size_t i, nr = 2 * (h->mask + 1);
+	struct hnode **b, *n, *next;
+
+	b = calloc(nr, sizeof(*b));
+	if (!b)
+		return;
+	for (i = 0; i <= h->mask; i++) {
+		for (n = h->b[i]; n; n = next) {
+			next = n->next;
+			n->next = b[hash_str(n->key) & (nr - 1)];
+			b[hash_str(n->key) & (nr - 1)] = n;
+		}
+	}
+	free(h->b);
+	h->b = b;
+	h->mask = nr - 1;
+}
+
+static void htab__add(struct htab *h, struct hnode *n)
+{
+	struct hnode **head;
+
+	if (h->nr > h->mask)
+		htab__grow(h);
+	head = &h->b[hash_str(n->key) & h->mask];
+	n->next = *head;
+	*head = n;
+	h->nr++;
+}
+
+static void htab__del(struct htab *h, struct hnode *n)
+{
+	struct hnode **p;
+
+	for (p = &h->b[hash_str(n->key) & h->mask]; *p; p = &(*p)->next) {
+		if (*p == n) {
+			*p = n->next;
+			h->nr--;
+			return;
+		}
+	}
+}
+
+static void lru_push(struct elf_cache *c, struct elf_file *ef)
+{
+	ef->lru_prev = NULL;
+	ef->lru_next = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->lru_prev = ef;
+	else
+		c->lru_tail = ef;
+	c->lru_head = ef;
+}
+
+static void lru_del(struct elf_cache *c, struct elf_file *ef)
+{
+	if (ef->lru_prev)
+		ef->lru_prev->lru_next = ef->lru_next;
+	else
+		c->lru_head = ef->lru_next;
+	if (ef->lru_next)
+		ef->lru_next->lru_prev = ef->lru_prev;
+	else
+		c->lru_tail = ef->lru_prev;
+	ef->lru_prev = ef->lru_next = NULL;
+}
+
+struct elf_cache *elf_cache__new(size_t max_bytes)
+{
+	struct elf_cache *c = calloc(1, sizeof(*c));
+
+	if (!c || htab__init(&c->by_stat) || htab__init(&c->by_bid)) {
+		if (c) {
+			free(c->by_stat.b);
+			free(c);
+		}
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->max_bytes = max_bytes;
+	return c;
+}
+
+void elf_cache__free(struct elf_cache *c)
+{
+	struct hnode *n, *next;
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i <= c->by_stat.mask; i++) {
+		for (n = c->by_stat.b[i]; n; n = next) {
+			next = n->next;
+			/* A file in use lives on uncached: its last put frees it. */
+			n->ef->cache = NULL;
+			if (!n->ef->refs)
+				elf_file_destroy(n->ef);
+		}
+	}
+	free(c->by_stat.b);
+	free(c->by_bid.b);
+	free(c);
+}
+
+static int stat_key(int fd, char *key, size_t size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	snprintf(key, size, "%llx:%llx:%llx:%llx.%lx", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+		 (unsigned long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+	return 0;
+}
+
+static struct elf_file *cache_ref(struct elf_cache *c, struct elf_file *ef)
+{
+	c->stats.hits++;
+	if (!ef->refs++)
+		lru_del(c, ef);
+	return ef;
+}
+
+static void cache_insert(struct elf_cache *c, struct elf_file *ef, const char *key)
+{
+	ef->cache = c;
+	snprintf(ef->stat_key, sizeof(ef->stat_key), "%s", key);
+	ef->stat_node = (struct hnode){ .key = ef->stat_key, .ef = ef };
+	htab__add(&c->by_stat, &ef->stat_node);
+	if (*ef->build_id) {
+		ef->bid_node = (struct hnode){ .key = ef->build_id, .ef = ef };
+		htab__add(&c->by_bid, &ef->bid_node);
+	}
+	c->stats.misses++;
+	c->stats.files++;
+	cache_account(ef);
+}
+
+/* Drops least recently released files while over budget; files in use stay. */
+static void cache_evict(struct elf_cache *c)
+{
+	struct elf_file *ef;
+
+	while (c->stats.bytes > c->max_bytes && (ef = c->lru_tail)) {
+		lru_del(c, ef);
+		htab__del(&c->by_stat, &ef->stat_node);
+		if (*ef->build_id)
+			htab__del(&c->by_bid, &ef->bid_node);
+		c->stats.bytes -= ef->charged;
+		c->stats.files--;
+		c->stats.evictions++;
+		elf_file_destroy(ef);
+	}
+}
+
+int elf_cache__get(struct elf_cache *c, int fd, const struct elf_open_opts *opts,
+		   struct elf_file **out)
+{
+	char key[STAT_KEY_LEN];
+	struct elf_file *ef, *hit;
+	int err;
+
+	*out = NULL;
+	err = stat_key(fd, key, sizeof(key));
+	if (err) {
+		close(fd);
+		return err;
+	}
+	/* The same inode: no need to parse it again. */
+	hit = htab__find(&c->by_stat, key);
+	if (hit) {
+		close(fd);
+		*out = cache_ref(c, hit);
+		return 0;
+	}
+	err = elf_file__open(fd, opts, &ef);
+	if (err)
+		return err;
+	/* The same contents under another inode, e.g. in another container. */
+	hit = *ef->build_id ? htab__find(&c->by_bid, ef->build_id) : NULL;
+	if (hit) {
+		elf_file__free(ef);
+		*out = cache_ref(c, hit);
+		return 0;
+	}
+	cache_insert(c, ef, key);
+	cache_evict(c);
+	*out = ef;
+	return 0;
+}
+
+void elf_file__put(struct elf_file *ef)
+{
+	if (!ef || --ef->refs > 0)
+		return;
+	if (!ef->cache) {
+		elf_file_destroy(ef);
+		return;
+	}
+	lru_push(ef->cache, ef);
+	cache_evict(ef->cache);
+}
+
+struct elf_file *elf_file__get(struct elf_file *ef)
+{
+	if (!ef->refs++ && ef->cache)
+		lru_del(ef->cache, ef);
+	return ef;
+}
+
+void elf_cache__stats(const struct elf_cache *c, struct elf_cache_stats *st)
+{
+	*st = c->stats;
+}
