@@ -100,12 +100,6 @@ static __always_inline __u64 wakeup_flags(void)
 	return avail > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-/* R * ln2 * 2^16, as as_exp_gap() wants it; ln2 * 2^16 = 45426.0936. */
-static __always_inline __u64 rate_k(__u64 rate)
-{
-	return rate * 45426 + ((rate * 6136) >> 16);
-}
-
 /* Decrement the countdown by one call's bytes; true if the call is sampled. */
 static __always_inline bool countdown(struct tstate *t, __u64 size)
 {
@@ -116,7 +110,7 @@ static __always_inline bool countdown(struct tstate *t, __u64 size)
 	if (t->rate != rate) {
 		/* a fresh draw for a new thread or a new rate (memoryless) */
 		t->rate = rate;
-		t->left = as_exp_gap(bpf_get_prandom_u32(), rate_k(rate));
+		t->left = as_exp_gap(bpf_get_prandom_u32(), as_rate_k(rate));
 	}
 	/* Zero-byte calls still make an object: sample them as one byte. */
 	if (size == 0)
@@ -126,7 +120,7 @@ static __always_inline bool countdown(struct tstate *t, __u64 size)
 	t->left -= (__s64)size;
 	if (t->left >= 0)
 		return false;
-	t->left = as_exp_gap(bpf_get_prandom_u32(), rate_k(rate));
+	t->left = as_exp_gap(bpf_get_prandom_u32(), as_rate_k(rate));
 	return true;
 }
 

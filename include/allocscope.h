@@ -165,8 +165,19 @@ static __always_inline __u64 as_exp_gap(__u32 u, __u64 k)
 	e0 = e & 0xffffffffULL;
 	k1 = k >> 32;
 	k0 = k & 0xffffffffULL;
-	/* (e * k) >> 48 */
-	return ((e1 * k1) << 16) + ((e1 * k0 + e0 * k1) >> 16) + ((e0 * k0) >> 48);
+	/*
+	 * floor(e * k / 2^48). The low product's high half joins the middle
+	 * sum before the shift: flooring the two parts apart drops a carry
+	 * and shortens gaps by a byte, which over-samples tiny allocations
+	 * (by 11% for 1-byte ones at R = 512 KiB). Largest term < 2^58.
+	 */
+	return ((e1 * k1) << 16) + ((e1 * k0 + e0 * k1 + ((e0 * k0) >> 32)) >> 16);
+}
+
+/* k for as_exp_gap(): R * ln2 * 2^16, with ln2 * 2^16 = 45426.0936. */
+static __always_inline __u64 as_rate_k(__u64 rate)
+{
+	return rate * 45426 + ((rate * 6136) >> 16);
 }
 
 #endif /* ALLOCSCOPE_H */

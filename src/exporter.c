@@ -31,6 +31,7 @@ struct export {
 	struct pprof *pp;
 	const struct export_opts *o;
 	struct hmap locs;
+	__u64 unknown_mapping;	/* for addresses in no known mapping */
 	int err;
 };
 
@@ -110,6 +111,20 @@ static __u64 mapping_id(struct export *x, struct agg_proc *p, int index)
 	return ids->mapping[index];
 }
 
+/*
+ * Code we could not place (a process gone before its mappings were read,
+ * a library unloaded since): pprof warns about a location without a
+ * mapping, and treats a name in brackets as unsymbolizable.
+ */
+static __u64 unknown_mapping(struct export *x)
+{
+	struct pprof_mapping m = { .limit = ~0ULL, .filename = "[unknown]", .has_functions = true };
+
+	if (!x->unknown_mapping)
+		x->unknown_mapping = pprof__add_mapping(x->pp, &m);
+	return x->unknown_mapping;
+}
+
 struct loc_key {
 	const struct agg_proc *proc;
 	__u64 addr;
@@ -141,6 +156,8 @@ static struct loc_node *location(struct export *x, struct agg_proc *p, __u64 add
 		return NULL;
 	if (p->as && !addr_space__lookup(p->as, addr, &f))
 		map_id = mapping_id(x, p, f.map_index);
+	if (!map_id)
+		map_id = unknown_mapping(x);
 	if (f.func)
 		line.function_id = pprof__add_function(x->pp, f.func, f.raw ?: f.func, "", 0);
 	l->proc = p;
