@@ -37,15 +37,18 @@ struct tstate {
 	__u64 rate;		/* mean the countdown was drawn with; 0: none yet */
 	/*
 	 * The allocator call this thread is inside of, if it is one that may
-	 * call another allocator entry point (glibc's realloc(NULL, n) calls
-	 * malloc; memalign with a small alignment calls malloc; reallocarray
-	 * tail-jumps to realloc). outer_ret is the return address the call
-	 * left at outer_sp: while it is still there, the call has not
-	 * returned.
+	 * call another allocator entry point (glibc's realloc(NULL, n)
+	 * tail-jumps to malloc; memalign with a small alignment calls malloc;
+	 * reallocarray tail-jumps to realloc). outer_ret is the return address
+	 * the call left at outer_sp: while it is still there, the call has not
+	 * returned, unless the kernel put its return trampoline there because
+	 * we asked for the return: then outer_watched, and the return handler
+	 * ends the outer call.
 	 */
 	__u64 outer_sp;
 	__u64 outer_ret;
-	__u32 outer_fwd;	/* the outer call may tail-jump to realloc */
+	__u16 outer_fn;
+	__u16 outer_watched;
 	/* The call whose return we asked for, identified by its stack pointer. */
 	__u32 pend_fn;
 	__u64 pend_sp;
@@ -127,15 +130,17 @@ static __always_inline bool countdown(struct tstate *t, __u64 size)
 /*
  * Is this call made from inside the outer allocator call recorded in t?
  * A deeper stack pointer with the outer call's return address still in
- * place means the outer call has not returned yet; a tail-jump from
- * reallocarray to realloc arrives with the very same stack pointer.
+ * place means the outer call has not returned yet. A tail call arrives
+ * with the very same stack pointer and return address, but in another
+ * function: the same function there is the next call from the same site.
  */
 static __always_inline bool nested(struct tstate *t, __u64 sp, __u32 fn)
 {
 	__u64 ret = 0;
 
-	if (sp < t->outer_sp ||
-	    (sp == t->outer_sp && t->outer_fwd && fn == AS_FN_REALLOC)) {
+	if (sp < t->outer_sp || (sp == t->outer_sp && fn != t->outer_fn)) {
+		if (t->outer_watched)
+			return true;
 		if (!bpf_probe_read_user(&ret, sizeof(ret), (void *)t->outer_sp) &&
 		    ret == t->outer_ret)
 			return true;
@@ -148,7 +153,7 @@ static __always_inline bool may_nest(__u32 fn)
 {
 	return fn == AS_FN_REALLOC || fn == AS_FN_REALLOCARRAY ||
 	       fn == AS_FN_POSIX_MEMALIGN || fn == AS_FN_ALIGNED_ALLOC ||
-	       fn == AS_FN_VALLOC || fn == AS_FN_PVALLOC;
+	       fn == AS_FN_VALLOC || fn == AS_FN_PVALLOC || fn == AS_FN_NEW;
 }
 
 /*
@@ -248,8 +253,11 @@ static __always_inline void settle_old(struct tstate *t, __u32 tgid, __u64 ptr)
 	t->pend_old = 0;
 }
 
-/* Entry of an allocation function. Returns 0 to ask for the return. */
-static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
+/*
+ * Entry of an allocation function. Returns 0 to ask for the return.
+ * classic: a uretprobe runs at every return anyway.
+ */
+static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie, bool classic)
 {
 	__u32 fn = AS_COOKIE_FN(cookie);
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -272,13 +280,14 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 	size = call_size(ctx, fn, &old);
 	if (size == ~0ULL)
 		return 1;
+	sampled = countdown(t, size);
+	moved = take_old(t, tgid, old);
 	if (may_nest(fn) &&
 	    !bpf_probe_read_user(&t->outer_ret, sizeof(t->outer_ret), (void *)sp)) {
 		t->outer_sp = sp;
-		t->outer_fwd = fn == AS_FN_REALLOCARRAY;
+		t->outer_fn = fn;
+		t->outer_watched = classic || sampled || moved;
 	}
-	sampled = countdown(t, size);
-	moved = take_old(t, tgid, old);
 	if (!sampled && !moved)
 		return 1;
 
@@ -348,10 +357,12 @@ static __always_inline void alloc_return(struct pt_regs *ctx)
 	struct tstate *t;
 
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);
-	if (!t || !t->pend_fn || PT_REGS_SP(ctx) != t->pend_sp + 8)
+	if (!t)
+		return;
+	if (t->outer_sp && PT_REGS_SP(ctx) == t->outer_sp + 8)
+		t->outer_sp = 0;	/* the outer call is over */
+	if (!t->pend_fn || PT_REGS_SP(ctx) != t->pend_sp + 8)
 		return;	/* not the call we asked for */
-	if (t->outer_sp == t->pend_sp)
-		t->outer_sp = 0;
 	if (t->pend_fn == AS_FN_POSIX_MEMALIGN) {
 		if ((int)ptr != 0 ||
 		    bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->pend_memptr))
@@ -382,14 +393,14 @@ int alloc_session(struct pt_regs *ctx)
 		alloc_return(ctx);
 		return 0;
 	}
-	return alloc_entry(ctx, bpf_get_attach_cookie(ctx));
+	return alloc_entry(ctx, bpf_get_attach_cookie(ctx), false);
 }
 
 /* Classic uprobe + uretprobe. Perf-event uprobes must return 0. */
 SEC("uprobe")
 int alloc_enter(struct pt_regs *ctx)
 {
-	alloc_entry(ctx, bpf_get_attach_cookie(ctx));
+	alloc_entry(ctx, bpf_get_attach_cookie(ctx), true);
 	return 0;
 }
 

@@ -455,6 +455,10 @@ static int write_profile(struct rec *r)
 
 	tracer__consume(r->tr);
 	tracer__stats(r->tr, st);
+	pr_info("kernel: %llu samples, %llu frees, %llu nested calls, %llu failed calls, %llu stack errors\n",
+		(unsigned long long)st[AS_STAT_SAMPLES], (unsigned long long)st[AS_STAT_FREES],
+		(unsigned long long)st[AS_STAT_NESTED], (unsigned long long)st[AS_STAT_FAILED],
+		(unsigned long long)st[AS_STAT_STACK_ERR]);
 	eo.period = r->o->rate;
 	eo.alloc_only = r->o->alloc_only;
 	eo.inuse_exited = true;	/* what a process still held at exit: its leaks */
