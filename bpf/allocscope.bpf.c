@@ -19,6 +19,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "allocscope.h"
 
@@ -41,14 +42,11 @@ struct tstate {
 	 * tail-jumps to malloc; memalign with a small alignment calls malloc;
 	 * reallocarray tail-jumps to realloc). outer_ret is the return address
 	 * the call left at outer_sp: while it is still there, the call has not
-	 * returned, unless the kernel put its return trampoline there because
-	 * we asked for the return: then outer_watched, and the return handler
-	 * ends the outer call.
+	 * returned (or the kernel's return trampoline, see nested()).
 	 */
 	__u64 outer_sp;
 	__u64 outer_ret;
-	__u16 outer_fn;
-	__u16 outer_watched;
+	__u32 outer_fn;
 	/* The call whose return we asked for, identified by its stack pointer. */
 	__u32 pend_fn;
 	__u64 pend_sp;
@@ -128,21 +126,35 @@ static __always_inline bool countdown(struct tstate *t, __u64 size)
 }
 
 /*
+ * Where a return address goes when the kernel hijacks it for a return
+ * probe: uprobe_get_trampoline_vaddr() in kernel/events/uprobes.c.
+ */
+static __always_inline __u64 uretprobe_trampoline(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+}
+
+/*
  * Is this call made from inside the outer allocator call recorded in t?
  * A deeper stack pointer with the outer call's return address still in
  * place means the outer call has not returned yet. A tail call arrives
  * with the very same stack pointer and return address, but in another
  * function: the same function there is the next call from the same site.
+ *
+ * The slot holds the kernel's return trampoline instead when a return
+ * probe hijacked it: ours (a watched call, or every call with classic
+ * uretprobes), or another session on the same uprobe, since the kernel
+ * skips the hijack only when every consumer's entry asks it to.
  */
 static __always_inline bool nested(struct tstate *t, __u64 sp, __u32 fn)
 {
 	__u64 ret = 0;
 
 	if (sp < t->outer_sp || (sp == t->outer_sp && fn != t->outer_fn)) {
-		if (t->outer_watched)
-			return true;
 		if (!bpf_probe_read_user(&ret, sizeof(ret), (void *)t->outer_sp) &&
-		    ret == t->outer_ret)
+		    (ret == t->outer_ret || ret == uretprobe_trampoline()))
 			return true;
 	}
 	t->outer_sp = 0;
@@ -253,11 +265,8 @@ static __always_inline void settle_old(struct tstate *t, __u32 tgid, __u64 ptr)
 	t->pend_old = 0;
 }
 
-/*
- * Entry of an allocation function. Returns 0 to ask for the return.
- * classic: a uretprobe runs at every return anyway.
- */
-static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie, bool classic)
+/* Entry of an allocation function. Returns 0 to ask for the return. */
+static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 {
 	__u32 fn = AS_COOKIE_FN(cookie);
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -286,7 +295,6 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie, bool c
 	    !bpf_probe_read_user(&t->outer_ret, sizeof(t->outer_ret), (void *)sp)) {
 		t->outer_sp = sp;
 		t->outer_fn = fn;
-		t->outer_watched = classic || sampled || moved;
 	}
 	if (!sampled && !moved)
 		return 1;
@@ -393,14 +401,14 @@ int alloc_session(struct pt_regs *ctx)
 		alloc_return(ctx);
 		return 0;
 	}
-	return alloc_entry(ctx, bpf_get_attach_cookie(ctx), false);
+	return alloc_entry(ctx, bpf_get_attach_cookie(ctx));
 }
 
 /* Classic uprobe + uretprobe. Perf-event uprobes must return 0. */
 SEC("uprobe")
 int alloc_enter(struct pt_regs *ctx)
 {
-	alloc_entry(ctx, bpf_get_attach_cookie(ctx), true);
+	alloc_entry(ctx, bpf_get_attach_cookie(ctx));
 	return 0;
 }
 

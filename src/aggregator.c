@@ -313,7 +313,8 @@ static void add_totals(const struct agg_site *s, void *ctx)
 
 static void count_proc(struct agg_proc *p, void *ctx)
 {
-	((struct agg_totals *)ctx)->procs++;
+	if (p->nr_samples)
+		((struct agg_totals *)ctx)->procs++;
 }
 
 void agg__totals(struct agg *a, struct agg_totals *t)

@@ -64,7 +64,8 @@ void agg__for_each_site(struct agg *a, void (*fn)(const struct agg_site *, void 
 void agg__for_each_proc(struct agg *a, void (*fn)(struct agg_proc *, void *), void *ctx);
 
 struct agg_totals {
-	__u64 samples, frees, sites, procs;
+	__u64 samples, frees, sites;
+	__u64 procs;			/* process images with samples */
 	double alloc_objects, alloc_bytes, inuse_objects, inuse_bytes;
 };
 void agg__totals(struct agg *a, struct agg_totals *t);

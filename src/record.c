@@ -448,6 +448,7 @@ static int write_profile(struct rec *r)
 {
 	struct summary_opts so = { 0 };
 	struct export_opts eo = { 0 };
+	struct agg_totals t;
 	__u64 st[AS_STAT_MAX];
 	char buf[3][256];
 	const char *comments[3];
@@ -462,6 +463,8 @@ static int write_profile(struct rec *r)
 	eo.period = r->o->rate;
 	eo.alloc_only = r->o->alloc_only;
 	eo.inuse_exited = true;	/* what a process still held at exit: its leaks */
+	agg__totals(r->agg, &t);
+	eo.proc_labels = t.procs > 1;	/* keep processes apart */
 	eo.time_nanos = cli__wall_ns() - (cli__now_ns() - r->start_ns);
 	eo.duration_nanos = r->end_ns - r->start_ns;
 	eo.nr_comments = make_comments(r, st, buf, comments);
@@ -541,12 +544,14 @@ static int setup(struct rec *r)
 	if (r->o->output)
 		snprintf(r->output, sizeof(r->output), "%s", r->o->output);
 	err = r->o->output ? check_output(r) : 0;
+	if (err)
+		return err;
 	to.sample_rate = r->o->rate;
 	to.alloc_only = r->o->alloc_only;
 	to.live_max = r->o->live_max;
 	to.ringbuf_bytes = r->o->ringbuf_mb << 20;
 	to.mode = r->o->mode;
-	err = err ?: tracer__new(&to, on_event, r, &r->tr, &why);
+	err = tracer__new(&to, on_event, r, &r->tr, &why);
 	if (err && why)
 		pr_err("%s\n", why);
 	else if (err && err != -EACCES)

@@ -1,0 +1,320 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# allocscope record on the sites workload, whose every allocation site is
+# known exactly (tests/workloads/sites.c writes the truth): the profile must
+# match the truth exactly with --sample-rate 1, and within the bound the
+# Horvitz-Thompson variance gives when sampled.
+SUITE=record
+. "$(dirname "$0")/../lib/lib.sh"
+
+SITES=$WORKLOADS/sites
+JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+MIMALLOC=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2
+
+# record [ALLOCSCOPE OPTIONS] -- SITES ARGS: records into $d/p.pb.gz.
+record() {
+	run_allocscope record -o "$d/p.pb.gz" "$@" > "$d/log" 2>&1
+}
+
+# exact NAME TRUTH PROFILE [LABEL]: the profile's sites equal the truth.
+exact() {
+	site_totals "$3" "${4:-}" > "$d/got"
+	if compare_exact "$2" "$d/got" > "$d/diff"; then
+		pass "$1"
+	else
+		fail "$1" "profile differs from the truth (< truth, > profile):" "$(cat "$d/diff")"
+	fi
+}
+
+test_exact_cmd() {
+	d=$(case_dir exact_cmd)
+	record -r 1 -- "$SITES" --truth "$d/truth" ||
+		{ fail exact_cmd "record failed: $(tail -3 "$d/log")"; return; }
+	exact exact_cmd "$d/truth" "$d/p.pb.gz"
+}
+
+test_exact_pid() {
+	local pid rc
+	d=$(case_dir exact_pid)
+	mkfifo "$d/go"
+	"$SITES" --truth "$d/truth" --wait-fd 3 3< "$d/go" &
+	pid=$!
+	exec 4> "$d/go"
+	run_allocscope record -r 1 -p "$pid" -o "$d/p.pb.gz" > "$d/log" 2>&1 &
+	# the probes are in once the summary would be about this pid
+	sleep 1
+	echo go >&4
+	exec 4>&-
+	wait "$pid"
+	wait $!
+	rc=$?
+	[ $rc -eq 0 ] || { fail exact_pid "record exited $rc: $(tail -3 "$d/log")"; return; }
+	exact exact_pid "$d/truth" "$d/p.pb.gz"
+}
+
+test_sampled() {
+	local name=$1 rate=$2 scale=$3 got
+	d=$(case_dir "$name")
+	record -r "$rate" -- "$SITES" "$scale" --truth "$d/truth" ||
+		{ fail "$name" "record failed: $(tail -3 "$d/log")"; return; }
+	site_totals "$d/p.pb.gz" > "$d/got"
+	if got=$(compare_sampled "$d/truth" "$d/got" "$rate"); then
+		pass "$name"
+	else
+		fail "$name" "estimates outside the sampling bound at R=$rate:" "$got"
+	fi
+}
+
+test_fork_children() {
+	local pids
+	d=$(case_dir fork_children)
+	record -r 1 -- "$SITES" --fork --truth "$d/truth" ||
+		{ fail fork_children "record failed: $(tail -3 "$d/log")"; return; }
+	pids=$(pprof_samples "$d/p.pb.gz" | grep -o 'pid=[0-9]*' | sort -u)
+	[ "$(echo "$pids" | wc -l)" -eq 2 ] ||
+		{ fail fork_children "expected samples of 2 processes, got: $pids"; return; }
+	# the parent and the child each match their own truth
+	local p c
+	for p in $pids; do
+		site_totals "$d/p.pb.gz" "$p" > "$d/got.$p"
+		if compare_exact "$d/truth" "$d/got.$p" > /dev/null; then
+			c=${c:-}parent
+		elif compare_exact "$d/truth.child" "$d/got.$p" > /dev/null; then
+			c=${c:-}child
+		fi
+	done
+	if [[ $c == parentchild || $c == childparent ]]; then
+		pass fork_children
+	else
+		fail fork_children "per-process profiles do not match parent and child truths ($c)"
+	fi
+}
+
+test_no_inherit() {
+	d=$(case_dir no_inherit)
+	record -r 1 --no-inherit -- "$SITES" --fork --truth "$d/truth" ||
+		{ fail no_inherit "record failed: $(tail -3 "$d/log")"; return; }
+	exact no_inherit "$d/truth" "$d/p.pb.gz"
+}
+
+test_exec_self() {
+	d=$(case_dir exec_self)
+	record -r 1 -- "$SITES" --exec-self --truth "$d/truth" ||
+		{ fail exec_self "record failed: $(tail -3 "$d/log")"; return; }
+	exact exec_self "$d/truth" "$d/p.pb.gz"
+}
+
+# Another allocator preloaded: its own entry points are the ones probed.
+test_preload() {
+	local name=$1 lib=$2 skip=$3
+	[ -r "$lib" ] || { skip "$name" "$lib not installed"; return; }
+	d=$(case_dir "$name")
+	LD_PRELOAD=$lib run_allocscope record -v -r 1 -o "$d/p.pb.gz" -- \
+		"$SITES" --truth "$d/truth" ${skip:+--skip "$skip"} > "$d/log" 2>&1 ||
+		{ fail "$name" "record failed: $(tail -3 "$d/log")"; return; }
+	grep -q "probing $lib" "$d/log" ||
+		{ fail "$name" "did not probe $lib: $(grep probing "$d/log")"; return; }
+	exact "$name" "$d/truth" "$d/p.pb.gz"
+}
+
+test_alloc_only() {
+	local types
+	d=$(case_dir alloc_only)
+	record -r 1 --alloc-only -- "$SITES" --truth "$d/truth" ||
+		{ fail alloc_only "record failed: $(tail -3 "$d/log")"; return; }
+	types=$(pprof_header "$d/p.pb.gz" | sed -n 's/^sample_types=//p')
+	[ "$types" = "alloc_objects/count,alloc_space/bytes" ] ||
+		{ fail alloc_only "sample types: $types"; return; }
+	# alloc columns exact; the profile has no inuse columns to compare
+	cut -f1-4 "$d/truth" | sort > "$d/truth2"
+	site_totals "$d/p.pb.gz" | cut -f1-4 > "$d/got"
+	if compare_exact "$d/truth2" "$d/got" > "$d/diff"; then
+		pass alloc_only
+	else
+		fail alloc_only "$(cat "$d/diff")"
+	fi
+}
+
+test_profile_shape() {
+	local h err
+	d=$(case_dir profile_shape)
+	record -- "$SITES" --truth "$d/truth" ||
+		{ fail profile_shape "record failed"; return; }
+	if ! err=$(pprof_check_clean "$d/p.pb.gz"); then
+		fail profile_shape "go tool pprof complained: $err"
+		return
+	fi
+	h=$(pprof_header "$d/p.pb.gz")
+	local want
+	for want in \
+		"sample_types=alloc_objects/count,alloc_space/bytes,inuse_objects/count,inuse_space/bytes" \
+		"period_type=space/bytes" "period=524288" "duration_set=1"; do
+		grep -qxF "$want" <<< "$h" || { fail profile_shape "missing $want in:" "$h"; return; }
+	done
+	grep -q '^comment=sampled: Poisson byte sampling, mean 524288' <<< "$h" ||
+		{ fail profile_shape "no sampling comment"; return; }
+	grep -q '^comment=dropped: 0 samples' <<< "$h" ||
+		{ fail profile_shape "no drop report"; return; }
+	# the executable's mapping carries its build id, as readelf reports it
+	local id
+	id=$(readelf -n "$SITES" | sed -n 's/.*Build ID: //p')
+	grep -q "^mapping=.*$SITES $id" <<< "$h" ||
+		{ fail profile_shape "no mapping with build id $id"; return; }
+	# default -o name and the summary's top site by inuse
+	pass profile_shape
+}
+
+test_summary() {
+	d=$(case_dir summary)
+	(cd "$d" && run_allocscope record -r 1 -- "$SITES" --truth "$d/truth" > log 2>&1)
+	local f
+	f=$(ls "$d"/allocscope.*.pb.gz 2>/dev/null)
+	[ -n "$f" ] || { fail summary "no allocscope.<pid>.pb.gz in $d"; return; }
+	# top by alloc_space is site_realloc; top by inuse_space is the leak
+	grep -A1 'top sites by alloc_space' "$d/log" | grep -q 'site_realloc (realloc)' &&
+		grep -A1 'top sites by inuse_space' "$d/log" | grep -q 'site_leak (malloc)' &&
+		grep -q 'exact: every allocation recorded' "$d/log" ||
+		{ fail summary "unexpected summary:" "$(cat "$d/log")"; return; }
+	pass summary
+}
+
+test_exit_status() {
+	d=$(case_dir exit_status)
+	run_allocscope record -o "$d/p.pb.gz" -- sh -c 'exit 7' > "$d/log" 2>&1
+	local rc=$?
+	[ $rc -eq 7 ] || { fail exit_status "exit status $rc, want 7"; return; }
+	[ -s "$d/p.pb.gz" ] || { fail exit_status "no profile"; return; }
+	pass exit_status
+}
+
+# SIGINT to a -p recording: the profile is written with what is live now.
+test_sigint_pid() {
+	local pid as rc
+	d=$(case_dir sigint_pid)
+	"$SITES" --truth "$d/truth" --hold 30 --wait-fd 3 3< <(sleep 1; echo go) &
+	pid=$!
+	run_allocscope record -r 1 -p "$pid" -o "$d/p.pb.gz" > "$d/log" 2>&1 &
+	as=$!
+	wait_for "$d/truth" 20 || { fail sigint_pid "workload did not finish"; kill $pid; return; }
+	kill -INT $as
+	wait $as
+	rc=$?
+	kill $pid 2> /dev/null
+	wait $pid 2> /dev/null
+	[ $rc -eq 0 ] || { fail sigint_pid "exit status $rc: $(tail -3 "$d/log")"; return; }
+	# held (64 x 32 KiB) and leaked blocks are live at the moment of the signal
+	site_totals "$d/p.pb.gz" > "$d/got"
+	grep -qxF "$(printf 'site_held\t32768\t64\t2097152\t64\t2097152')" "$d/got" &&
+		grep -qxF "$(printf 'site_leak\t4096\t1000\t4096000\t1000\t4096000')" "$d/got" ||
+		{ fail sigint_pid "live set wrong:" "$(cat "$d/got")"; return; }
+	pass sigint_pid
+}
+
+# SIGTERM to "record -- CMD" is passed on to CMD; the profile is written.
+test_sigterm_cmd() {
+	local as rc
+	d=$(case_dir sigterm_cmd)
+	run_allocscope record -r 1 -o "$d/p.pb.gz" -- "$SITES" --truth "$d/truth" --hold 30 \
+		> "$d/log" 2>&1 &
+	as=$!
+	wait_for "$d/truth" 20 || { fail sigterm_cmd "workload did not finish"; return; }
+	kill -TERM $as
+	wait $as
+	rc=$?
+	[ $rc -eq 143 ] || { fail sigterm_cmd "exit status $rc, want 143 (the command's)"; return; }
+	site_totals "$d/p.pb.gz" | grep -q '^site_held' ||
+		{ fail sigterm_cmd "profile lacks the data: $(tail -3 "$d/log")"; return; }
+	pass sigterm_cmd
+}
+
+test_duration() {
+	local pid start rc
+	d=$(case_dir duration)
+	"$SITES" --truth "$d/truth" --hold 20 &
+	pid=$!
+	start=$SECONDS
+	run_allocscope record -p $pid -d 1.5 -o "$d/p.pb.gz" > "$d/log" 2>&1
+	rc=$?
+	kill $pid
+	wait $pid 2> /dev/null
+	[ $rc -eq 0 ] && [ -s "$d/p.pb.gz" ] && [ $((SECONDS - start)) -le 5 ] ||
+		{ fail duration "rc $rc after $((SECONDS - start)) s: $(tail -3 "$d/log")"; return; }
+	pass duration
+}
+
+# expect_error NAME WANT_REGEX CMD...: one-line error, non-zero exit, no crash.
+expect_error() {
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$("$@" 2>&1 > /dev/null)
+	rc=$?
+	if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then
+		fail "$name" "exit status $rc: $out"
+	elif [ "$(printf '%s\n' "$out" | wc -l)" -ne 1 ] || ! grep -qE -- "$want" <<< "$out"; then
+		fail "$name" "want one line matching '$want', got:" "$out"
+	else
+		pass "$name"
+	fi
+}
+
+test_errors() {
+	d=$(case_dir errors)
+	expect_error err_no_such_pid '^allocscope: no such process: 4000000$' \
+		"$ALLOCSCOPE" record -p 4000000
+	expect_error err_bad_rate "--sample-rate: 'lots' is not a byte count" \
+		"$ALLOCSCOPE" record -r lots -- true
+	expect_error err_zero_rate "--sample-rate: '0' is not a byte count" \
+		"$ALLOCSCOPE" record -r 0 -- true
+	expect_error err_bad_duration "--duration: '-3' is not a positive duration" \
+		"$ALLOCSCOPE" record -d -3 -p 1
+	expect_error err_bad_pid "--pid: 'abc' is not a number" "$ALLOCSCOPE" record -p abc
+	expect_error err_no_target 'give either -p PID or -- CMD' "$ALLOCSCOPE" record
+	expect_error err_unknown_cmd "unknown command 'recrod'" "$ALLOCSCOPE" recrod
+	expect_error err_not_found 'no-such-program: command not found' \
+		"$ALLOCSCOPE" record -- no-such-program
+	expect_error err_output_dir 'cannot write /nonexistent/p.pb.gz' \
+		"$ALLOCSCOPE" record -o /nonexistent/p.pb.gz -- true
+	# a static program with no malloc at all
+	printf '.globl _start\n_start: mov $60, %%eax\n xor %%edi, %%edi\n syscall\n' > "$d/nomalloc.s"
+	if cc -nostdlib -static -o "$d/nomalloc" "$d/nomalloc.s" 2> /dev/null; then
+		expect_error err_no_allocator 'has no allocator allocscope can trace' \
+			"$ALLOCSCOPE" record -o "$d/x.pb.gz" -- "$d/nomalloc"
+	else
+		skip err_no_allocator "cannot build a static test program"
+	fi
+	if command -v setpriv > /dev/null; then
+		expect_error err_not_permitted 'not permitted.*root' \
+			setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+			"$ALLOCSCOPE" record -o /tmp/x.pb.gz -- true
+	else
+		skip err_not_permitted "no setpriv"
+	fi
+	# a kernel without BTF or uprobes, seen through an empty sysfs
+	mkdir -p "$d/sys"
+	ALLOCSCOPE_SYSFS=$d/sys expect_error err_no_btf 'no BTF' \
+		"$ALLOCSCOPE" record -o "$d/x.pb.gz" -- true
+	mkdir -p "$d/sys/kernel/btf" && touch "$d/sys/kernel/btf/vmlinux"
+	ALLOCSCOPE_SYSFS=$d/sys expect_error err_no_uprobes 'no uprobes' \
+		"$ALLOCSCOPE" record -o "$d/x.pb.gz" -- true
+}
+
+test_exact_cmd
+test_exact_pid
+test_sampled sampled_4k 4096 1
+test_sampled sampled_64k 65536 4
+test_fork_children
+test_no_inherit
+test_exec_self
+test_preload preload_jemalloc "$JEMALLOC" site_pvalloc
+test_preload preload_tcmalloc "$TCMALLOC" ""
+test_preload preload_mimalloc "$MIMALLOC" ""
+test_alloc_only
+test_profile_shape
+test_summary
+test_exit_status
+test_sigint_pid
+test_sigterm_cmd
+test_duration
+test_errors
