@@ -201,8 +201,7 @@ static int on_event(void *ctx, const void *data, size_t size)
 	const struct as_alloc_event *e = data;
 	struct rec *r = ctx;
 
-	if (!r->recording)
-		return 0;
+	/* also after the loop ended: the final drain must keep everything */
 	if (e->type == AS_EV_ALLOC && size >= sizeof(*e))
 		on_alloc(r, e);
 	else if (e->type == AS_EV_FREE && size >= sizeof(struct as_free_event))

@@ -75,20 +75,19 @@ test_fork_children() {
 	pids=$(pprof_samples "$d/p.pb.gz" | grep -o 'pid=[0-9]*' | sort -u)
 	[ "$(echo "$pids" | wc -l)" -eq 2 ] ||
 		{ fail fork_children "expected samples of 2 processes, got: $pids"; return; }
-	# the parent and the child each match their own truth
-	local p c
+	# the parent and the child each match their truth (the same workload)
+	local p ok=0
 	for p in $pids; do
 		site_totals "$d/p.pb.gz" "$p" > "$d/got.$p"
-		if compare_exact "$d/truth" "$d/got.$p" > /dev/null; then
-			c=${c:-}parent
-		elif compare_exact "$d/truth.child" "$d/got.$p" > /dev/null; then
-			c=${c:-}child
+		if compare_exact "$d/truth" "$d/got.$p" > /dev/null ||
+			compare_exact "$d/truth.child" "$d/got.$p" > /dev/null; then
+			ok=$((ok + 1))
 		fi
 	done
-	if [[ $c == parentchild || $c == childparent ]]; then
+	if [ $ok -eq 2 ]; then
 		pass fork_children
 	else
-		fail fork_children "per-process profiles do not match parent and child truths ($c)"
+		fail fork_children "only $ok of 2 per-process profiles match their truth"
 	fi
 }
 
@@ -195,7 +194,8 @@ test_sigint_pid() {
 	d=$(case_dir sigint_pid)
 	"$SITES" --truth "$d/truth" --hold 30 --wait-fd 3 3< <(sleep 1; echo go) &
 	pid=$!
-	run_allocscope record -r 1 -p "$pid" -o "$d/p.pb.gz" > "$d/log" 2>&1 &
+	# not under timeout(1): the signal must reach allocscope itself
+	"$ALLOCSCOPE" record -r 1 -p "$pid" -o "$d/p.pb.gz" > "$d/log" 2>&1 &
 	as=$!
 	wait_for "$d/truth" 20 || { fail sigint_pid "workload did not finish"; kill $pid; return; }
 	kill -INT $as
@@ -216,7 +216,7 @@ test_sigint_pid() {
 test_sigterm_cmd() {
 	local as rc
 	d=$(case_dir sigterm_cmd)
-	run_allocscope record -r 1 -o "$d/p.pb.gz" -- "$SITES" --truth "$d/truth" --hold 30 \
+	"$ALLOCSCOPE" record -r 1 -o "$d/p.pb.gz" -- "$SITES" --truth "$d/truth" --hold 30 \
 		> "$d/log" 2>&1 &
 	as=$!
 	wait_for "$d/truth" 20 || { fail sigterm_cmd "workload did not finish"; return; }
