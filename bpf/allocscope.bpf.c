@@ -65,6 +65,20 @@ struct {
 	__type(value, struct tstate);
 } tstates SEC(".maps");
 
+/*
+ * A sample is assembled here and copied into the ring buffer at its real
+ * length: a reserved record would have to be as large as the deepest stack
+ * (127 frames, ~1 KiB) while most are 10 frames deep. Per task, not per
+ * CPU: a uprobe program can be preempted, and another one on the same CPU
+ * would write over a per-CPU buffer.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct as_alloc_event);
+} scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 262144);	/* set by user space */
@@ -308,15 +322,35 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 	return 0;
 }
 
+/* Tracks the sampled pointer for inuse; false if the live map is full. */
+static __always_inline bool track(__u32 tgid, __u64 ptr, const struct as_alloc_event *e)
+{
+	struct as_live_key key = { .tgid = tgid, .ptr = ptr };
+	struct as_live_val val, *stale;
+
+	/* An address already in the set was freed where we could not see it. */
+	stale = bpf_map_lookup_elem(&live, &key);
+	if (stale)
+		emit_free(tgid, stale->seq, ptr);
+	val.seq = e->seq;
+	val.size = e->size;
+	val.rate = e->rate;
+	if (bpf_map_update_elem(&live, &key, &val, BPF_ANY)) {
+		stat_inc(AS_STAT_DROP_LIVE_FULL);
+		return false;
+	}
+	return true;
+}
+
 static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
 				       __u64 pid_tgid, __u64 ptr)
 {
-	struct as_live_key key = { .tgid = pid_tgid >> 32, .ptr = ptr };
-	struct as_live_val val, *stale;
 	struct as_alloc_event *e;
+	__u64 len;
 	long n;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_task_storage_get(&scratch, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!e) {
 		stat_inc(AS_STAT_DROP_RINGBUF);
 		return;
@@ -339,21 +373,16 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
 		n = sizeof(e->ips[0]);
 	}
 	e->nr_ips = n / sizeof(e->ips[0]);
-
-	if (track_frees) {
-		/* An address already in the set was freed where we could not see it. */
-		stale = bpf_map_lookup_elem(&live, &key);
-		if (stale)
-			emit_free(key.tgid, stale->seq, ptr);
-		val.seq = e->seq;
-		val.size = e->size;
-		val.rate = e->rate;
-		if (bpf_map_update_elem(&live, &key, &val, BPF_ANY)) {
-			stat_inc(AS_STAT_DROP_LIVE_FULL);
-			e->fn |= AS_EVF_UNTRACKED;
-		}
+	/* The pointer is not the caller's yet: no free can race this. */
+	if (track_frees && !track(e->tgid, ptr, e))
+		e->fn |= AS_EVF_UNTRACKED;
+	len = offsetof(struct as_alloc_event, ips) + (__u64)e->nr_ips * sizeof(e->ips[0]);
+	if (len > sizeof(*e))
+		len = sizeof(*e);	/* a bound the verifier can see */
+	if (bpf_ringbuf_output(&events, e, len, wakeup_flags())) {
+		stat_inc(AS_STAT_DROP_RINGBUF);
+		return;
 	}
-	bpf_ringbuf_submit(e, wakeup_flags());
 	stat_inc(AS_STAT_SAMPLES);
 }
 

@@ -71,6 +71,10 @@ struct as_alloc_event {
 	__u64 ips[AS_MAX_STACK];	/* user stack at return: ips[0] is the caller */
 };
 
+/* Records carry only nr_ips frames. */
+#define AS_ALLOC_EVENT_SIZE(nr) \
+	(__builtin_offsetof(struct as_alloc_event, ips) + (nr) * sizeof(__u64))
+
 /* The live map was full: the sample counts in alloc_*, not in inuse_*. */
 #define AS_EVF_UNTRACKED	0x8000
 

@@ -202,7 +202,8 @@ static int on_event(void *ctx, const void *data, size_t size)
 	struct rec *r = ctx;
 
 	/* also after the loop ended: the final drain must keep everything */
-	if (e->type == AS_EV_ALLOC && size >= sizeof(*e))
+	if (e->type == AS_EV_ALLOC && size >= AS_ALLOC_EVENT_SIZE(0) &&
+	    e->nr_ips <= AS_MAX_STACK && size >= AS_ALLOC_EVENT_SIZE(e->nr_ips))
 		on_alloc(r, e);
 	else if (e->type == AS_EV_FREE && size >= sizeof(struct as_free_event))
 		agg__add_free(r->agg, ((const struct as_free_event *)data)->seq);
