@@ -35,9 +35,11 @@ struct export {
 	int err;
 };
 
+/* The allocator's API, and libc's copy-into-new-memory wrappers around it. */
 static const char *const allocator_funcs[] = {
 	"malloc", "calloc", "realloc", "reallocarray", "free", "cfree", "posix_memalign",
-	"aligned_alloc", "memalign", "valloc", "pvalloc",
+	"aligned_alloc", "memalign", "valloc", "pvalloc", "strdup", "__strdup", "strndup",
+	"__strndup", "wcsdup",
 };
 
 bool exporter__is_allocator(const char *func)

@@ -291,6 +291,8 @@ test_errors() {
 	else
 		skip err_not_permitted "no setpriv"
 	fi
+	# a kernel without BPF: bpf(2) fails with ENOSYS under a seccomp filter
+	expect_error err_no_bpf 'no BPF' "$WORKLOADS/no_bpf" "$ALLOCSCOPE" record -o "$d/x.pb.gz" -- true
 	# a kernel without BTF or uprobes, seen through an empty sysfs
 	mkdir -p "$d/sys"
 	ALLOCSCOPE_SYSFS=$d/sys expect_error err_no_btf 'no BTF' \
