@@ -13,7 +13,7 @@
 
 #include "allocscope.h"
 #include "attach.h"
-#include "elf.h"
+#include "elffile.h"
 #include "log.h"
 #include "procfs.h"
 

@@ -57,6 +57,32 @@ bool exporter__is_allocator(const char *func)
 	return false;
 }
 
+void exporter__trim(const struct agg_site *s, __u32 *first, __u32 *end)
+{
+	struct sym_frame f;
+	__u32 i, lead = 0;
+	bool leading = true, known_after = false;
+
+	*first = 0;
+	*end = s->nr_pcs;
+	if (!s->proc->as)
+		return;
+	for (i = 0; i < s->nr_pcs; i++) {
+		if (addr_space__lookup(s->proc->as, s->pcs[i] - 1, &f) == -ENOENT && i) {
+			*end = i;
+			break;
+		}
+		if (leading && exporter__is_allocator(f.func)) {
+			lead = i + 1;
+		} else if (leading) {
+			leading = false;
+			known_after = f.func != NULL;
+		}
+	}
+	if (lead < *end && known_after)
+		*first = lead;
+}
+
 static struct proc_ids *proc_ids(struct agg_proc *p)
 {
 	struct proc_ids *ids = p->priv;
@@ -211,7 +237,7 @@ static void export_site(const struct agg_site *s, void *ctx)
 	struct loc_node *l;
 	__s64 v[4];
 	char pid[16];
-	__u32 i;
+	__u32 i, first, end;
 	int n = 0, nl;
 
 	if (x->err || (x->o->pid && s->proc->pid != x->o->pid))
@@ -219,15 +245,14 @@ static void export_site(const struct agg_site *s, void *ctx)
 	site_values(x, s, v);
 	if (!v[0] && !v[1] && !v[2] && !v[3])
 		return;
-	for (i = 0; i < s->nr_pcs && n < AS_MAX_STACK; i++) {
+	exporter__trim(s, &first, &end);
+	for (i = first; i < end && n < AS_MAX_STACK; i++) {
 		/* return addresses: look up the call instruction */
 		l = location(x, s->proc, s->pcs[i] - 1);
 		if (!l) {
 			x->err = -ENOMEM;
 			return;
 		}
-		if (!n && i + 1 < s->nr_pcs && exporter__is_allocator(l->func))
-			continue;
 		ids[n++] = l->id;
 	}
 	nl = site_labels(x, s, labels, pid);

@@ -33,8 +33,17 @@ struct export_opts {
 	int nr_comments;
 };
 
+struct agg_site;
+
 /* True for allocator entry points that a stack's leaf should not show. */
 bool exporter__is_allocator(const char *func);
+/*
+ * The frames of a site worth showing, [*first, *end): allocator entry
+ * points at the leaf are skipped when a known function follows them, and
+ * the stack ends at the first address outside every executable mapping (a
+ * frame-pointer walk through code without frame pointers reads data).
+ */
+void exporter__trim(const struct agg_site *s, __u32 *first, __u32 *end);
 
 int exporter__build(struct agg *a, const struct export_opts *o, struct pprof **out);
 /* Builds and writes atomically (temp file + rename). */

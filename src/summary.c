@@ -56,21 +56,17 @@ static void count(double v, char *buf, size_t len)
 		snprintf(buf, len, "%.0f", v);
 }
 
-/* The function that called the allocator: the first frame not an allocator. */
+/* The function that called the allocator, as the profile's leaf shows it. */
 static const char *leaf_func(const struct agg_site *s)
 {
 	struct sym_frame f;
-	const char *func = NULL;
-	__u32 i;
+	__u32 first, end;
 
-	for (i = 0; i < s->nr_pcs && s->proc->as; i++) {
-		if (addr_space__lookup(s->proc->as, s->pcs[i] - 1, &f) || !f.func)
-			return func ? func : NULL;
-		func = f.func;
-		if (!exporter__is_allocator(func))
-			return func;
-	}
-	return func;
+	exporter__trim(s, &first, &end);
+	if (first >= end || !s->proc->as ||
+	    addr_space__lookup(s->proc->as, s->pcs[first] - 1, &f))
+		return NULL;
+	return f.func;
 }
 
 static bool leaf_eq(const struct hnode *n, const void *key)
