@@ -102,6 +102,8 @@ $(OUTPUT)/tests/workloads/%: tests/workloads/%.c | $(OUTPUT)/tests/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
 
+$(OUTPUT)/tests/workloads/sites_nopie: tests/workloads/sites.c
+
 test-bins: $(OUTPUT)/allocscope $(UNIT_BINS) $(WORKLOAD_BINS)
 
 deps:

@@ -67,6 +67,42 @@ test_sampled() {
 	fi
 }
 
+# A non-PIE executable: symbols at fixed addresses (ET_EXEC).
+test_nopie() {
+	d=$(case_dir nopie)
+	record -r 1 -- "$WORKLOADS/sites_nopie" --truth "$d/truth" ||
+		{ fail nopie "record failed: $(tail -3 "$d/log")"; return; }
+	pprof_header "$d/p.pb.gz" | grep -qE "^mapping=0x40[0-9a-f]{4}/.*sites_nopie " ||
+		{ fail nopie "no mapping of the executable at its link address"; return; }
+	exact nopie "$d/truth" "$d/p.pb.gz"
+}
+
+# Probes are filtered by process in the kernel: a process that is not
+# traced runs its malloc/free loop at full speed while another one is.
+test_others_untouched() {
+	local traced free_ns traced_ns as
+	d=$(case_dir others_untouched)
+	mkfifo "$d/go"
+	"$WORKLOADS/churn" 200000 --wait-fd 3 3< "$d/go" > "$d/traced" &
+	traced=$!
+	exec 5> "$d/go"
+	"$ALLOCSCOPE" record -p $traced -o "$d/p.pb.gz" > "$d/log" 2>&1 &
+	as=$!
+	sleep 1
+	echo go >&5
+	exec 5>&-
+	free_ns=$("$WORKLOADS/churn" 2000000 | cut -d' ' -f1)
+	wait $traced
+	wait $as
+	traced_ns=$(cut -d' ' -f1 "$d/traced")
+	# untraced: ~10 ns per pair; traced: a trap per call, hundreds of ns
+	if awk -v f="$free_ns" -v t="$traced_ns" 'BEGIN { exit !(f < 100 && t > 4 * f) }'; then
+		pass others_untouched
+	else
+		fail others_untouched "untraced $free_ns ns/pair, traced $traced_ns ns/pair"
+	fi
+}
+
 test_fork_children() {
 	local pids
 	d=$(case_dir fork_children)
@@ -306,6 +342,8 @@ test_exact_cmd
 test_exact_pid
 test_sampled sampled_4k 4096 1
 test_sampled sampled_64k 65536 4
+test_nopie
+test_others_untouched
 test_fork_children
 test_no_inherit
 test_exec_self
