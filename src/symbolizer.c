@@ -179,6 +179,18 @@ pid_t addr_space__pid(const struct addr_space *as)
 	return as->pid;
 }
 
+int addr_space__locate(struct addr_space *as, __u64 addr, struct elf_file **ef, __u64 *vaddr)
+{
+	const struct proc_map *pm = proc_maps__find(as->maps, addr);
+
+	if (!pm)
+		return -ENOENT;
+	*ef = as->files[pm - as->maps->maps];
+	if (!*ef || elf_file__offset_to_vaddr(*ef, addr - pm->start + pm->pgoff, vaddr))
+		return -ENODATA;
+	return 0;
+}
+
 int addr_space__lookup(struct addr_space *as, __u64 addr, struct sym_frame *out)
 {
 	const struct proc_map *pm = proc_maps__find(as->maps, addr);

@@ -44,6 +44,15 @@ int addr_space__refresh(struct addr_space *as);
 void addr_space__free(struct addr_space *as);
 pid_t addr_space__pid(const struct addr_space *as);
 
+struct elf_file;
+
+/*
+ * The ELF file mapped at a code address and the address in that file's
+ * link-time terms (what symbols and CFI use). -ENOENT outside every
+ * mapping, -ENODATA for a mapping whose file could not be opened.
+ */
+int addr_space__locate(struct addr_space *as, __u64 addr, struct elf_file **ef, __u64 *vaddr);
+
 /* Resolves a code address (use return address - 1 for callers). */
 int addr_space__lookup(struct addr_space *as, __u64 addr, struct sym_frame *out);
 int addr_space__nr_mappings(const struct addr_space *as);
