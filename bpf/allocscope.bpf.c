@@ -28,6 +28,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by user space before load. */
 const volatile __u32 self_tgid;
 const volatile bool track_frees = true;
+/* Stack bytes copied per sample for DWARF unwinding: 0, or 8 KiB..32 KiB in pages. */
+const volatile __u32 stack_copy_bytes;
 
 /* Changed by user space at run time. */
 __u64 sample_rate = AS_DEFAULT_RATE;
@@ -342,19 +344,12 @@ static __always_inline bool track(__u32 tgid, __u64 ptr, const struct as_alloc_e
 	return true;
 }
 
-static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
-				       __u64 pid_tgid, __u64 ptr)
+/* The sample's header and frame-pointer stack; the caller fills the rest. */
+static __always_inline void fill_alloc(struct pt_regs *ctx, struct tstate *t, __u64 pid_tgid,
+				       __u64 ptr, struct as_alloc_event *e)
 {
-	struct as_alloc_event *e;
-	__u64 len;
 	long n;
 
-	e = bpf_task_storage_get(&scratch, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!e) {
-		stat_inc(AS_STAT_DROP_RINGBUF);
-		return;
-	}
 	e->type = AS_EV_ALLOC;
 	e->tgid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
@@ -376,13 +371,81 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
 	/* The pointer is not the caller's yet: no free can race this. */
 	if (track_frees && !track(e->tgid, ptr, e))
 		e->fn |= AS_EVF_UNTRACKED;
-	len = offsetof(struct as_alloc_event, ips) + (__u64)e->nr_ips * sizeof(e->ips[0]);
+}
+
+/* A frame-pointer sample: built per task, sent at its length. */
+static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
+				       __u64 pid_tgid, __u64 ptr)
+{
+	struct as_alloc_event *e;
+	__u64 len;
+
+	e = bpf_task_storage_get(&scratch, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!e) {
+		stat_inc(AS_STAT_DROP_RINGBUF);
+		return;
+	}
+	fill_alloc(ctx, t, pid_tgid, ptr, e);
+	len = AS_ALLOC_EVENT_SIZE((__u64)e->nr_ips);
 	if (len > sizeof(*e))
 		len = sizeof(*e);	/* a bound the verifier can see */
 	if (bpf_ringbuf_output(&events, e, len, wakeup_flags())) {
 		stat_inc(AS_STAT_DROP_RINGBUF);
 		return;
 	}
+	stat_inc(AS_STAT_SAMPLES);
+}
+
+/*
+ * Copies the stack from sp up, page by page: bpf_probe_read_user() fails
+ * whole on a fault, and the stack's mapping ends on a page boundary, so
+ * the first failing page is where it ends. Returns the bytes from sp.
+ */
+static __always_inline __u32 copy_stack(struct as_stack_copy *c, __u64 sp)
+{
+	__u64 page = sp & ~(__u64)(AS_PAGE_SIZE - 1), off;
+	__u32 skip = sp & (AS_PAGE_SIZE - 1);
+	int i;
+
+	c->skip = skip;
+	if (bpf_probe_read_user(c->data + skip, AS_PAGE_SIZE - skip, (void *)sp))
+		return 0;
+	for (i = 1; i < AS_MAX_STACK_COPY / AS_PAGE_SIZE; i++) {
+		off = (__u64)i * AS_PAGE_SIZE;
+		if (off > stack_copy_bytes - AS_PAGE_SIZE)
+			break;
+		if (bpf_probe_read_user(c->data + off, AS_PAGE_SIZE, (void *)(page + off)))
+			break;
+	}
+	return i * AS_PAGE_SIZE - skip;
+}
+
+/* A sample for DWARF unwinding: registers and the top of the stack too. */
+static __always_inline void emit_alloc_copy(struct pt_regs *ctx, struct tstate *t,
+					    __u64 pid_tgid, __u64 ptr)
+{
+	struct as_alloc_event *e;
+	struct as_stack_copy *c;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e) + sizeof(*c) + stack_copy_bytes, 0);
+	if (!e) {
+		stat_inc(AS_STAT_DROP_RINGBUF);
+		return;
+	}
+	fill_alloc(ctx, t, pid_tgid, ptr, e);
+	e->fn |= AS_EVF_STACK;
+	c = (void *)(e + 1);
+	c->regs[AS_REG_IP] = PT_REGS_IP(ctx);
+	c->regs[AS_REG_SP] = PT_REGS_SP(ctx);
+	c->regs[AS_REG_BP] = ctx->bp;
+	c->regs[AS_REG_BX] = ctx->bx;
+	c->regs[AS_REG_R12] = ctx->r12;
+	c->regs[AS_REG_R13] = ctx->r13;
+	c->regs[AS_REG_R14] = ctx->r14;
+	c->regs[AS_REG_R15] = ctx->r15;
+	c->len = copy_stack(c, PT_REGS_SP(ctx));
+	bpf_ringbuf_submit(e, wakeup_flags());
 	stat_inc(AS_STAT_SAMPLES);
 }
 
@@ -408,7 +471,9 @@ static __always_inline void alloc_return(struct pt_regs *ctx)
 	if (t->pend_old)
 		settle_old(t, pid_tgid >> 32, ptr);
 	if (t->pend_rate) {
-		if (ptr)
+		if (ptr && stack_copy_bytes)
+			emit_alloc_copy(ctx, t, pid_tgid, ptr);
+		else if (ptr)
 			emit_alloc(ctx, t, pid_tgid, ptr);
 		else
 			stat_inc(AS_STAT_FAILED);

@@ -23,8 +23,8 @@
 #define AS_DEFAULT_RATE		524288	/* bytes, like Go's MemProfileRate */
 #define AS_MAX_RATE		(1ULL << 40)
 #define AS_PAGE_SIZE		4096
-#define AS_NR_REGS		17	/* DWARF x86-64: rax..r15, rip */
-#define AS_MAX_STACK_COPY	(32 * 1024)
+#define AS_MAX_STACK_COPY	(32 * 1024)	/* bytes of user stack per sample, at most */
+#define AS_DEFAULT_STACK_COPY	(16 * 1024)
 
 /*
  * What a probe point is. The low byte of each uprobe's cookie; the next
@@ -77,6 +77,34 @@ struct as_alloc_event {
 
 /* The live map was full: the sample counts in alloc_*, not in inuse_*. */
 #define AS_EVF_UNTRACKED	0x8000
+/* A struct as_stack_copy follows the full struct as_alloc_event. */
+#define AS_EVF_STACK		0x4000
+#define AS_EVF_MASK		0xff
+
+/*
+ * What user space needs to unwind without frame pointers, taken at the
+ * return of the allocator call: the caller's instruction pointer and
+ * stack pointer, its callee-saved registers (intact after the return),
+ * and the top of its stack, clamped to the stack's mapping.
+ */
+enum as_reg {
+	AS_REG_IP, AS_REG_SP, AS_REG_BP, AS_REG_BX,
+	AS_REG_R12, AS_REG_R13, AS_REG_R14, AS_REG_R15,
+	AS_NR_UNWIND_REGS,
+};
+
+/*
+ * data mirrors the stack page by page, starting at the page that holds
+ * the stack pointer, so that the BPF program copies whole pages at fixed
+ * offsets (bounds the verifier can check): data[skip] is the byte at
+ * regs[AS_REG_SP], and len bytes from there are valid.
+ */
+struct as_stack_copy {
+	__u64 regs[AS_NR_UNWIND_REGS];
+	__u32 skip;
+	__u32 len;
+	__u8 data[];
+};
 
 /* A sampled pointer was freed (or moved by realloc). */
 struct as_free_event {

@@ -43,6 +43,7 @@ struct record_opts {
 	unsigned long live_max;
 	unsigned long ringbuf_mb;
 	unsigned long top;
+	long stack_kb;		/* -1: default */
 };
 
 struct attached {
@@ -80,6 +81,8 @@ static const char usage[] =
 	"      --no-inherit       do not follow the processes CMD starts\n"
 	"      --live-max N       sampled live pointers tracked at once (default 262144)\n"
 	"      --ringbuf-mb N     kernel to user buffer, MiB (default 16)\n"
+	"      --stack-kb N       stack copied per sample for DWARF unwinding (default 16;\n"
+	"                         0 = frame pointers only, the default with --sample-rate 1)\n"
 	"      --probes MODE      auto, session or classic (uprobe+uretprobe)\n"
 	"      --top N            sites in the summary (default 10)\n"
 	"  -v, --verbose          more diagnostics (twice: libbpf's too)\n";
@@ -95,6 +98,7 @@ static const struct option long_opts[] = {
 	{ "ringbuf-mb", required_argument, NULL, 'B' },
 	{ "probes", required_argument, NULL, 'P' },
 	{ "top", required_argument, NULL, 'T' },
+	{ "stack-kb", required_argument, NULL, 'S' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
@@ -113,6 +117,22 @@ static int parse_mode(const char *s, enum tracer_mode *m)
 	return 0;
 }
 
+/* 0 (frame pointers only), or 8..32 KiB in whole pages. */
+static int parse_stack_kb(struct record_opts *o, const char *arg)
+{
+	unsigned long kb;
+
+	if (cli__parse_uint("--stack-kb", arg, 0, AS_MAX_STACK_COPY / 1024, &kb))
+		return -EINVAL;
+	if (kb && (kb < 8 || kb % (AS_PAGE_SIZE / 1024))) {
+		fprintf(stderr, "allocscope: --stack-kb: '%s' is not 0 or a multiple of 4 from 8 to %d\n",
+			arg, AS_MAX_STACK_COPY / 1024);
+		return -EINVAL;
+	}
+	o->stack_kb = kb;
+	return 0;
+}
+
 static int parse_one(struct record_opts *o, int c, const char *arg)
 {
 	switch (c) {
@@ -125,6 +145,7 @@ static int parse_one(struct record_opts *o, int c, const char *arg)
 	case 'L': return cli__parse_uint("--live-max", arg, 1, 1 << 26, &o->live_max);
 	case 'B': return cli__parse_uint("--ringbuf-mb", arg, 1, 1024, &o->ringbuf_mb);
 	case 'T': return cli__parse_uint("--top", arg, 0, 1000, &o->top);
+	case 'S': return parse_stack_kb(o, arg);
 	case 'v': log_set_level(log_get_level() + 1); return 0;
 	case 'P':
 		if (parse_mode(arg, &o->mode))
@@ -140,7 +161,7 @@ static void parse_args(struct record_opts *o, int argc, char **argv)
 	int c;
 
 	*o = (struct record_opts){ .rate = AS_DEFAULT_RATE, .inherit = true, .live_max = 262144,
-				   .ringbuf_mb = 16, .top = 10 };
+				   .ringbuf_mb = 16, .top = 10, .stack_kb = -1 };
 	while ((c = getopt_long(argc, argv, "+p:d:o:r:vh", long_opts, NULL)) != -1)
 		if (parse_one(o, c, optarg))
 			exit(2);
@@ -148,6 +169,13 @@ static void parse_args(struct record_opts *o, int argc, char **argv)
 		o->argv = argv + optind;
 	if (!o->pid == !o->argv)
 		cli__bad_usage("record: give either -p PID or -- CMD (see allocscope record --help)");
+	/*
+	 * Sampled allocations are rare enough to copy each one's stack for
+	 * DWARF unwinding; in exact mode every allocation is a sample, and
+	 * 16 KiB for each would overflow any buffer: frame pointers then.
+	 */
+	if (o->stack_kb < 0)
+		o->stack_kb = o->rate > 1 ? AS_DEFAULT_STACK_COPY / 1024 : 0;
 }
 
 /* Fails early (before tracing) if the profile could not be written later. */
@@ -551,6 +579,7 @@ static int setup(struct rec *r)
 	to.live_max = r->o->live_max;
 	to.ringbuf_bytes = r->o->ringbuf_mb << 20;
 	to.mode = r->o->mode;
+	to.stack_bytes = r->o->stack_kb * 1024;
 	err = tracer__new(&to, on_event, r, &r->tr, &why);
 	if (err && why)
 		pr_err("%s\n", why);

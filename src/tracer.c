@@ -159,6 +159,7 @@ static int configure(struct tracer *tr, const struct tracer_opts *o, bool multi)
 
 	s->rodata->self_tgid = getpid();
 	s->rodata->track_frees = !o->alloc_only;
+	s->rodata->stack_copy_bytes = o->stack_bytes;
 	s->data->sample_rate = o->sample_rate;
 	err = err ?: bpf_map__set_max_entries(s->maps.live, o->alloc_only ? 1 : o->live_max);
 	err = err ?: bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
@@ -187,6 +188,9 @@ int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
 	err = check_kernel(why);
 	if (err)
 		return err;
+	if (opts->stack_bytes && (opts->stack_bytes % AS_PAGE_SIZE || opts->stack_bytes < 8192 ||
+				  opts->stack_bytes > AS_MAX_STACK_COPY))
+		return -EINVAL;
 	tr = calloc(1, sizeof(*tr));
 	if (!tr)
 		return -ENOMEM;

@@ -31,6 +31,7 @@ struct tracer_opts {
 	bool alloc_only;	/* no free probes, no live set */
 	__u32 live_max;		/* capacity of the live map */
 	__u32 ringbuf_bytes;	/* power of two */
+	__u32 stack_bytes;	/* stack copied per sample: 0, or pages from 8 KiB to 32 KiB */
 	enum tracer_mode mode;
 };
 
