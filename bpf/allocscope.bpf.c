@@ -30,6 +30,8 @@ const volatile __u32 self_tgid;
 const volatile bool track_frees = true;
 /* Stack bytes copied per sample for DWARF unwinding: 0, or 8 KiB..32 KiB in pages. */
 const volatile __u32 stack_copy_bytes;
+/* Count only processes in the targets map (the daemon's --targets). */
+const volatile bool filter_tgids;
 
 /* Changed by user space at run time. */
 __u64 sample_rate = AS_DEFAULT_RATE;
@@ -87,6 +89,14 @@ struct {
 	__type(key, struct as_live_key);
 	__type(value, struct as_live_val);
 } live SEC(".maps");
+
+/* Processes to count when filter_tgids; children inherit it at fork. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);	/* set by user space */
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -290,7 +300,7 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 	struct tstate *t;
 	bool sampled, moved;
 
-	if (tgid == self_tgid)
+	if (tgid == self_tgid || (filter_tgids && !bpf_map_lookup_elem(&targets, &tgid)))
 		return 1;
 	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -530,5 +540,56 @@ int free_enter(struct pt_regs *ctx)
 	if (bpf_map_delete_elem(&live, &key))
 		return 0;	/* a concurrent double free got it first */
 	emit_free(key.tgid, seq, key.ptr);
+	return 0;
+}
+
+static __always_inline void emit_proc(__u32 type, __u32 tgid)
+{
+	struct as_proc_event *e;
+
+	if (tgid == self_tgid)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(AS_STAT_DROP_PROC_RINGBUF);
+		return;
+	}
+	e->type = type;
+	e->tgid = tgid;
+	/* The daemon reads a new process's mappings while it still lives. */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	emit_proc(AS_EV_EXEC, p->tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(proc_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 tgid = p->tgid;
+
+	if (!group_dead)
+		return 0;	/* a thread, not the process */
+	if (filter_tgids)
+		bpf_map_delete_elem(&targets, &tgid);
+	emit_proc(AS_EV_EXIT, tgid);
+	return 0;
+}
+
+/* A child of a target is a target: decided here, before it runs. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u8 one = 1;
+
+	if (!filter_tgids || ptgid == ctgid || !bpf_map_lookup_elem(&targets, &ptgid))
+		return 0;
+	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY))
+		stat_inc(AS_STAT_DROP_TARGETS_FULL);
 	return 0;
 }

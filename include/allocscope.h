@@ -53,6 +53,14 @@ enum as_fn {
 enum as_event_type {
 	AS_EV_ALLOC = 1,	/* struct as_alloc_event */
 	AS_EV_FREE,		/* struct as_free_event */
+	AS_EV_EXEC,		/* struct as_proc_event: a process exec'ed */
+	AS_EV_EXIT,		/* struct as_proc_event: a process exited */
+};
+
+/* Process lifecycle, for the daemon (record follows processes by ptrace). */
+struct as_proc_event {
+	__u32 type;
+	__u32 tgid;
 };
 
 /* One sampled allocation, emitted from the return probe. */
@@ -137,6 +145,8 @@ enum as_stat {
 	AS_STAT_STACK_ERR,	/* bpf_get_stack failed: sample has no stack */
 	AS_STAT_NESTED,		/* allocator call nested in another, counted once */
 	AS_STAT_FAILED,		/* sampled call returned NULL: nothing counted */
+	AS_STAT_DROP_PROC_RINGBUF,	/* ring buffer full: exec/exit event lost */
+	AS_STAT_DROP_TARGETS_FULL,	/* targets map full: a forked child not counted */
 	AS_STAT_MAX,
 };
 

@@ -9,20 +9,28 @@
 #include "hmap.h"
 #include "symbolizer.h"
 
+struct site_node;
+
 struct proc_node {
 	struct hnode node;		/* in agg.procs, by pid, while current */
 	struct proc_node *all_next;
+	struct site_node *sites;	/* this process's sites */
+	bool current;			/* in agg.procs */
+	bool evicting;
 	struct agg_proc p;
 };
 
 struct stack_node {
 	struct hnode node;
+	__u32 refs;			/* sites using it */
 	__u32 nr;
 	__u64 pcs[];
 };
 
 struct site_node {
 	struct hnode node;
+	struct site_node *proc_next;
+	struct stack_node *stack;
 	struct agg_site s;
 };
 
@@ -40,6 +48,8 @@ struct agg {
 	struct hmap sites;
 	struct hmap seqs;
 	__u64 samples, frees;
+	__u64 nr_procs;
+	int nr_snaps;			/* snapshots holding sites */
 };
 
 double agg__weight(__u64 size, __u64 rate)
@@ -111,8 +121,10 @@ static struct proc_node *new_proc(struct agg *a, pid_t pid, __u32 gen)
 		free(p);
 		return NULL;
 	}
+	p->current = true;
 	p->all_next = a->all;
 	a->all = p;
+	a->nr_procs++;
 	return p;
 }
 
@@ -127,7 +139,7 @@ struct agg_proc *agg__proc(struct agg *a, pid_t pid)
 	return p ? &p->p : NULL;
 }
 
-void agg__proc_exec(struct agg *a, pid_t pid)
+void agg__proc_exec(struct agg *a, pid_t pid, __u64 now_ns)
 {
 	struct hnode *n = hmap__find(&a->procs, hash_u64(pid), proc_eq, &pid);
 	struct proc_node *old;
@@ -136,7 +148,9 @@ void agg__proc_exec(struct agg *a, pid_t pid)
 		return;
 	old = hmap_entry(n, struct proc_node, node);
 	old->p.replaced = true;
+	old->p.exit_ns = now_ns;
 	hmap__del(&a->procs, n);
+	old->current = false;
 	new_proc(a, pid, old->p.gen + 1);
 }
 
@@ -169,6 +183,7 @@ static struct stack_node *intern_stack(struct agg *a, const __u64 *pcs, __u32 nr
 	s = malloc(sizeof(*s) + nr * sizeof(*pcs));
 	if (!s)
 		return NULL;
+	s->refs = 0;
 	s->nr = nr;
 	memcpy(s->pcs, pcs, nr * sizeof(*pcs));
 	if (hmap__add(&a->stacks, &s->node, h)) {
@@ -190,6 +205,11 @@ static bool site_eq(const struct hnode *n, const void *key)
 	const struct site_key *k = key;
 
 	return s->proc == k->proc && s->pcs == k->pcs && s->size == k->size;
+}
+
+static struct proc_node *proc_node(struct agg_proc *p)
+{
+	return (struct proc_node *)((char *)p - offsetof(struct proc_node, p));
 }
 
 static struct site_node *get_site(struct agg *a, struct agg_proc *p, struct stack_node *st,
@@ -214,6 +234,10 @@ static struct site_node *get_site(struct agg *a, struct agg_proc *p, struct stac
 		free(s);
 		return NULL;
 	}
+	s->stack = st;
+	st->refs++;
+	s->proc_next = proc_node(p)->sites;
+	proc_node(p)->sites = s;
 	return s;
 }
 
@@ -299,10 +323,17 @@ void agg__for_each_proc(struct agg *a, void (*fn)(struct agg_proc *, void *), vo
 		fn(&p->p, ctx);
 }
 
+double agg_site__live(const struct agg_site *s)
+{
+	double live = s->w_alloc - s->w_free - s->w_untracked;
+
+	return live > 0 ? live : 0;
+}
+
 static void add_totals(const struct agg_site *s, void *ctx)
 {
 	struct agg_totals *t = ctx;
-	double live = s->w_alloc - s->w_free - s->w_untracked;
+	double live = agg_site__live(s);
 
 	t->sites++;
 	t->alloc_objects += s->w_alloc;
@@ -324,4 +355,159 @@ void agg__totals(struct agg *a, struct agg_totals *t)
 	t->frees = a->frees;
 	agg__for_each_site(a, add_totals, t);
 	agg__for_each_proc(a, count_proc, t);
+}
+
+static void mark_site(const struct agg_site *s, void *ctx)
+{
+	((struct agg_site *)s)->w_alloc_base = s->w_alloc;
+}
+
+void agg__mark_exported(struct agg *a)
+{
+	struct proc_node *p;
+
+	agg__for_each_site(a, mark_site, NULL);
+	for (p = a->all; p; p = p->all_next)
+		if (p->p.exited || p->p.replaced)
+			p->p.exported = true;
+}
+
+struct snap_node {
+	struct hnode node;
+	const struct agg_site *site;
+	double w_alloc, live;
+};
+
+struct agg_snap {
+	struct hmap sites;
+};
+
+static bool snap_eq(const struct hnode *n, const void *key)
+{
+	return hmap_entry(n, struct snap_node, node)->site == key;
+}
+
+static void snap_site(const struct agg_site *s, void *ctx)
+{
+	struct agg_snap *snap = ctx;
+	struct snap_node *n = malloc(sizeof(*n));
+
+	if (!n)
+		return;	/* the site then counts from zero: an over-estimate, not a crash */
+	n->site = s;
+	n->w_alloc = s->w_alloc;
+	n->live = agg_site__live(s);
+	if (hmap__add(&snap->sites, &n->node, hash_u64((__u64)(unsigned long)s)))
+		free(n);
+}
+
+struct agg_snap *agg__snapshot(struct agg *a)
+{
+	struct agg_snap *snap = calloc(1, sizeof(*snap));
+
+	if (!snap)
+		return NULL;
+	agg__for_each_site(a, snap_site, snap);
+	a->nr_snaps++;
+	return snap;
+}
+
+static void free_snap_node(struct hnode *n, void *ctx)
+{
+	free(hmap_entry(n, struct snap_node, node));
+}
+
+void agg_snap__free(struct agg *a, struct agg_snap *snap)
+{
+	if (!snap)
+		return;
+	hmap__each(&snap->sites, free_snap_node, NULL);
+	hmap__release(&snap->sites);
+	free(snap);
+	a->nr_snaps--;
+}
+
+void agg_snap__get(const struct agg_snap *snap, const struct agg_site *s, double *w_alloc,
+		   double *live)
+{
+	struct hnode *n = hmap__find(&snap->sites, hash_u64((__u64)(unsigned long)s), snap_eq, s);
+	struct snap_node *sn;
+
+	*w_alloc = *live = 0;
+	if (!n)
+		return;
+	sn = hmap_entry(n, struct snap_node, node);
+	*w_alloc = sn->w_alloc;
+	*live = sn->live;
+}
+
+/* Samples still tracked for sites that are about to go. */
+static void drop_evicting_seq(struct hnode *n, void *ctx)
+{
+	struct seq_node *q = hmap_entry(n, struct seq_node, node);
+	struct agg *a = ctx;
+
+	if (!proc_node(q->site->s.proc)->evicting)
+		return;
+	hmap__del(&a->seqs, n);
+	free(q);
+}
+
+static void free_proc_sites(struct agg *a, struct proc_node *p)
+{
+	struct site_node *s, *next;
+
+	for (s = p->sites; s; s = next) {
+		next = s->proc_next;
+		hmap__del(&a->sites, &s->node);
+		if (!--s->stack->refs) {
+			hmap__del(&a->stacks, &s->stack->node);
+			free(s->stack);
+		}
+		free(s);
+	}
+}
+
+static bool evictable(const struct proc_node *p, __u64 min_exit_ns)
+{
+	return (p->p.exited || p->p.replaced) && p->p.exported && p->p.exit_ns &&
+	       p->p.exit_ns < min_exit_ns;
+}
+
+int agg__evict_exited(struct agg *a, __u64 min_exit_ns)
+{
+	struct proc_node **pp, *p;
+	int n = 0;
+
+	if (a->nr_snaps)
+		return 0;
+	for (p = a->all; p; p = p->all_next)
+		p->evicting = evictable(p, min_exit_ns);
+	hmap__each(&a->seqs, drop_evicting_seq, a);
+	for (pp = &a->all; (p = *pp);) {
+		if (!p->evicting) {
+			pp = &p->all_next;
+			continue;
+		}
+		*pp = p->all_next;
+		if (p->current)
+			hmap__del(&a->procs, &p->node);
+		free_proc_sites(a, p);
+		addr_space__free(p->p.as);
+		free(p->p.exe);
+		free(p);
+		a->nr_procs--;
+		n++;
+	}
+	return n;
+}
+
+__u64 agg__nr_procs(const struct agg *a)
+{
+	return a->nr_procs;
+}
+
+__u64 agg__nr_sites(const struct agg *a)
+{
+	return a->sites.nr;
 }

@@ -27,12 +27,15 @@ struct agg_proc {
 	struct addr_space *as;		/* mappings snapshot; NULL if never read */
 	bool exited;
 	bool replaced;			/* the pid exec'ed another image */
+	bool exported;			/* in an interval export since it exited */
 	__u64 nr_samples;
+	__u64 exit_ns;			/* when it was seen gone (CLOCK_MONOTONIC) */
 	void *priv;			/* for the exporter */
 };
 
 struct agg_site {
 	struct agg_proc *proc;
+	double w_alloc_base;		/* w_alloc at the last interval export */
 	const __u64 *pcs;		/* return addresses, caller first */
 	__u32 nr_pcs;
 	__u16 fn;			/* allocator function (enum as_fn) */
@@ -52,15 +55,43 @@ void agg__free(struct agg *a);
 
 /* The current image of pid, created (without mappings) on first use. */
 struct agg_proc *agg__proc(struct agg *a, pid_t pid);
-/* pid exec'ed: later samples belong to a new image. */
-void agg__proc_exec(struct agg *a, pid_t pid);
+/* pid exec'ed at now_ns: later samples belong to a new image. */
+void agg__proc_exec(struct agg *a, pid_t pid, __u64 now_ns);
 
 int agg__add_alloc(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr_pcs,
 		   __u16 fn, __u64 alloc_ip, __u64 size, __u64 rate, __u64 seq, bool tracked);
 /* A sampled pointer was freed; unknown seqs are ignored. */
 void agg__add_free(struct agg *a, __u64 seq);
 
+/* Current estimate of objects still allocated at a site (0 if its process is gone). */
+double agg_site__live(const struct agg_site *s);
+
 void agg__for_each_site(struct agg *a, void (*fn)(const struct agg_site *, void *), void *ctx);
+
+/* Interval exports: alloc since the last call is w_alloc - w_alloc_base. */
+void agg__mark_exported(struct agg *a);
+
+/*
+ * A snapshot of every site's totals, for "what happened since": a delta
+ * profile (net/http/pprof's ?seconds=N). Sites stay allocated while a
+ * snapshot holds them.
+ */
+struct agg_snap;
+struct agg_snap *agg__snapshot(struct agg *a);
+void agg_snap__free(struct agg *a, struct agg_snap *snap);
+/* The site's totals when snap was taken (zeros if it did not exist yet). */
+void agg_snap__get(const struct agg_snap *snap, const struct agg_site *s, double *w_alloc,
+		   double *live);
+
+/*
+ * Drops processes that exited before min_exit_ns and were exported since,
+ * with their sites, unless a snapshot holds them; frees their mappings.
+ * Returns how many processes went. Live samples of exited processes stay
+ * matched to their frees until then.
+ */
+int agg__evict_exited(struct agg *a, __u64 min_exit_ns);
+__u64 agg__nr_procs(const struct agg *a);
+__u64 agg__nr_sites(const struct agg *a);
 void agg__for_each_proc(struct agg *a, void (*fn)(struct agg_proc *, void *), void *ctx);
 
 struct agg_totals {

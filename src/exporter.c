@@ -201,14 +201,19 @@ static struct loc_node *location(struct export *x, struct agg_proc *p, __u64 add
 
 static void site_values(const struct export *x, const struct agg_site *s, __s64 v[4])
 {
-	double live = s->w_alloc - s->w_free - s->w_untracked;
+	double alloc = s->w_alloc, live = agg_site__live(s), alloc0, live0;
 
-	if (s->proc->exited && !x->o->inuse_exited)
+	if ((s->proc->exited || s->proc->replaced) && !x->o->inuse_exited)
 		live = 0;
-	if (live < 0)
-		live = 0;
-	v[0] = llround(s->w_alloc);
-	v[1] = llround(s->w_alloc * (double)s->size);
+	if (x->o->values == EXPORT_INTERVAL) {
+		alloc -= s->w_alloc_base;
+	} else if (x->o->values == EXPORT_SINCE) {
+		agg_snap__get(x->o->since, s, &alloc0, &live0);
+		alloc -= alloc0;
+		live -= live0;	/* a net change: may be negative, as in Go */
+	}
+	v[0] = llround(alloc);
+	v[1] = llround(alloc * (double)s->size);
 	v[2] = llround(live);
 	v[3] = llround(live * (double)s->size);
 }

@@ -20,8 +20,18 @@
 struct agg;
 struct pprof;
 
+struct agg_snap;
+
+enum export_values {
+	EXPORT_TOTAL,		/* alloc_* since the start, inuse_* now (Go's heap and allocs) */
+	EXPORT_INTERVAL,	/* alloc_* since agg__mark_exported(), inuse_* now (godeltaprof) */
+	EXPORT_SINCE,		/* both as changes since a snapshot (Go's ?seconds=N) */
+};
+
 struct export_opts {
 	__u64 period;			/* mean sampling gap R; 1 = exact */
+	enum export_values values;
+	const struct agg_snap *since;	/* for EXPORT_SINCE */
 	bool alloc_only;		/* no inuse_* columns */
 	bool inuse_exited;		/* exited processes keep their inuse (leaks at exit) */
 	bool proc_labels;		/* pid, comm, exe labels on every sample */

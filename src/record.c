@@ -312,7 +312,7 @@ static void on_exec(struct rec *r, pid_t pid)
 
 	/* Samples of the old image are all in the ring now: take them first. */
 	tracer__consume(r->tr);
-	agg__proc_exec(r->agg, pid);
+	agg__proc_exec(r->agg, pid, cli__now_ns());
 	forget_attached(r, pid);
 	err = probe_process(r, pid, true);
 	if (err == -ENOENT && pid == target__pid(r->tg) && !r->start_ns) {

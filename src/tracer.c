@@ -56,6 +56,8 @@ struct tracer {
 	int cap_links;
 };
 
+static int add_link(struct tracer *tr, pid_t pid, int fd, struct bpf_link *link);
+
 static int uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
 			     const __u64 *offsets, const __u64 *cookies, __u32 cnt, pid_t pid)
 {
@@ -167,6 +169,12 @@ static int configure(struct tracer *tr, const struct tracer_opts *o, bool multi)
 	bpf_program__set_autoload(s->progs.alloc_enter, !session);
 	bpf_program__set_autoload(s->progs.alloc_exit, !session);
 	bpf_program__set_autoload(s->progs.free_enter, !o->alloc_only);
+	bpf_program__set_autoload(s->progs.proc_exec, o->proc_events);
+	bpf_program__set_autoload(s->progs.proc_exit, o->proc_events);
+	bpf_program__set_autoload(s->progs.proc_fork, o->proc_events && o->filter_tgids);
+	s->rodata->filter_tgids = o->filter_tgids;
+	if (o->max_targets)
+		err = err ?: bpf_map__set_max_entries(s->maps.targets, o->max_targets);
 	if (session)
 		err = err ?: bpf_program__set_expected_attach_type(s->progs.alloc_session,
 								   XBPF_TRACE_UPROBE_SESSION);
@@ -175,6 +183,29 @@ static int configure(struct tracer *tr, const struct tracer_opts *o, bool multi)
 		err = err ?: bpf_program__set_expected_attach_type(s->progs.free_enter,
 								   XBPF_TRACE_UPROBE_MULTI);
 	return err;
+}
+
+static int attach_proc_events(struct tracer *tr, const struct tracer_opts *o)
+{
+	struct allocscope_bpf *s = tr->skel;
+	struct bpf_program *progs[] = { s->progs.proc_exec, s->progs.proc_exit, s->progs.proc_fork };
+	struct bpf_link *link;
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]) && o->proc_events; i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue;
+		link = bpf_program__attach(progs[i]);
+		if (!link)
+			return -errno;
+		err = add_link(tr, 0, -1, link);
+		if (err) {
+			bpf_link__destroy(link);
+			return err;
+		}
+	}
+	return 0;
 }
 
 int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
@@ -212,6 +243,9 @@ int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
 	if (err)
 		goto err_out;
 	err = allocscope_bpf__load(tr->skel);
+	if (err)
+		goto err_out;
+	err = attach_proc_events(tr, opts);
 	if (err)
 		goto err_out;
 	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.events), (ring_buffer_sample_fn)fn,
@@ -359,6 +393,16 @@ int tracer__consume(struct tracer *tr)
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
 	return ring_buffer__poll(tr->rb, timeout_ms);
+}
+
+int tracer__set_target(struct tracer *tr, pid_t tgid, bool on)
+{
+	__u32 key = tgid;
+	__u8 one = 1;
+	int fd = bpf_map__fd(tr->skel->maps.targets), err;
+
+	err = on ? bpf_map_update_elem(fd, &key, &one, BPF_ANY) : bpf_map_delete_elem(fd, &key);
+	return err && !(err == -ENOENT && !on) ? err : 0;
 }
 
 int tracer__set_rate(struct tracer *tr, __u64 rate)

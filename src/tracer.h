@@ -32,6 +32,9 @@ struct tracer_opts {
 	__u32 live_max;		/* capacity of the live map */
 	__u32 ringbuf_bytes;	/* power of two */
 	__u32 stack_bytes;	/* stack copied per sample: 0, or pages from 8 KiB to 32 KiB */
+	bool proc_events;	/* exec/exit events of every process (the daemon) */
+	bool filter_tgids;	/* count only processes set with tracer__set_target() */
+	__u32 max_targets;	/* capacity of the targets map */
 	enum tracer_mode mode;
 };
 
@@ -55,6 +58,8 @@ int tracer__consume(struct tracer *tr);
 int tracer__poll(struct tracer *tr, int timeout_ms);
 
 int tracer__set_rate(struct tracer *tr, __u64 rate);
+/* With filter_tgids: count tgid (and the children it forks from now on), or stop. */
+int tracer__set_target(struct tracer *tr, pid_t tgid, bool on);
 void tracer__stats(struct tracer *tr, __u64 stats[AS_STAT_MAX]);
 enum tracer_mode tracer__mode(const struct tracer *tr);
 const char *tracer__mode_name(enum tracer_mode mode);
