@@ -30,12 +30,13 @@ const volatile __u32 self_tgid;
 const volatile bool track_frees = true;
 /* Stack bytes copied per sample for DWARF unwinding: 0, or 8 KiB..32 KiB in pages. */
 const volatile __u32 stack_copy_bytes;
-/* Count only processes in the targets map (the daemon's --targets). */
-const volatile bool filter_tgids;
+
 
 /* Changed by user space at run time. */
 __u64 sample_rate = AS_DEFAULT_RATE;
 __u64 sample_seq;
+/* Count only processes in the targets map (the daemon's --targets). */
+__u32 filter_tgids;
 
 struct tstate {
 	__s64 left;		/* bytes until the next sample */

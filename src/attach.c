@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -486,5 +487,59 @@ int attach__plan_exec(pid_t pid, struct probe_target **targets, int *nr)
 	err = plan_listed(pid, f, exe, false, targets, nr);
 	fclose(f);
 	waitpid(child, &st, 0);
+	return err;
+}
+
+static bool map_seen(const struct proc_map *pm, attach_seen_fn seen, void *ctx)
+{
+	return seen(makedev(pm->dev_major, pm->dev_minor), pm->ino, ctx);
+}
+
+/* One executable mapping of pid: a probe target if it provides malloc. */
+static int discover_one(pid_t pid, const struct proc_map *pm, bool is_exe,
+			struct probe_target **targets, int *nr)
+{
+	struct probe_target t;
+	char path[PATH_MAX];
+	int fd;
+
+	fd = procfs__open_mapped(pid, pm);
+	if (fd < 0)
+		return 0;	/* gone, or not ours to read: the next scan retries */
+	if (procfs__mapped_path(pid, pm, path, sizeof(path))) {
+		close(fd);
+		return 0;
+	}
+	if (attach__plan_file(fd, path, pm->path, !is_exe, &t))
+		return 0;
+	return targets_push(targets, nr, &t);
+}
+
+int attach__discover(pid_t pid, attach_seen_fn seen, void *ctx, struct probe_target **targets,
+		     int *nr)
+{
+	struct proc_maps *maps;
+	struct stat exe_st;
+	char path[64];
+	size_t i;
+	int err = 0;
+
+	*targets = NULL;
+	*nr = 0;
+	err = procfs__read_maps(pid, &maps);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &exe_st))
+		memset(&exe_st, 0, sizeof(exe_st));
+	for (i = 0; i < maps->nr && !err; i++) {
+		const struct proc_map *pm = &maps->maps[i];
+
+		if (!pm->exec || !proc_map__is_file(pm) || seen_file(maps, i, pm) ||
+		    map_seen(pm, seen, ctx))
+			continue;
+		err = discover_one(pid, pm, is_exe_map(pid, pm, &exe_st), targets, nr);
+	}
+	proc_maps__free(maps);
 	return err;
 }

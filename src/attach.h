@@ -66,4 +66,15 @@ int attach__plan_pid(pid_t pid, struct probe_target **targets, int *nr);
  */
 int attach__plan_exec(pid_t pid, struct probe_target **targets, int *nr);
 
+/*
+ * For system-wide tracing: the allocator objects among pid's executable
+ * mappings that seen() does not know yet (by device and inode): every
+ * shared object that exports malloc, and the executable if it has a
+ * malloc of its own. seen() is asked once per object and may record it.
+ * *targets is malloc'ed; *nr may be 0.
+ */
+typedef bool (*attach_seen_fn)(__u64 dev, __u64 ino, void *ctx);
+int attach__discover(pid_t pid, attach_seen_fn seen, void *ctx, struct probe_target **targets,
+		     int *nr);
+
 #endif /* AS_ATTACH_H */

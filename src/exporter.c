@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* exporter.c - build a pprof heap profile from the aggregator. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,4 +325,102 @@ int exporter__write(struct agg *a, const struct export_opts *o, const char *path
 	err = pprof__write_file(pp, path);
 	pprof__free(pp);
 	return err;
+}
+
+int exporter__dir_path(const char *dir, const char *kind, __s64 time_nanos, char *buf,
+		       size_t len)
+{
+	time_t secs = time_nanos / 1000000000;
+	struct tm tm;
+	char stamp[32];
+	int n;
+
+	if (!gmtime_r(&secs, &tm))
+		return -EINVAL;
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	n = snprintf(buf, len, "%s/%s-%s.%03dZ.pb.gz", dir, kind, stamp,
+		     (int)(time_nanos / 1000000 % 1000));
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+struct export_file {
+	char name[256];
+	const char *stamp;	/* the time part of name, for ordering */
+	__u64 bytes;
+};
+
+/* <kind>-<stamp>.pb.gz, as exporter__dir_path() makes them. */
+static const char *profile_stamp(const char *name)
+{
+	const char *dash = strchr(name, '-');
+	size_t len = strlen(name);
+
+	if (!dash || len < 7 || strcmp(name + len - 6, ".pb.gz") || !strchr(dash, 'T'))
+		return NULL;
+	return dash + 1;
+}
+
+static int by_stamp(const void *a, const void *b)
+{
+	return strcmp(((const struct export_file *)a)->stamp, ((const struct export_file *)b)->stamp);
+}
+
+static int list_profiles(const char *dir, struct export_file **out, size_t *nr)
+{
+	struct export_file *v = NULL, *n;
+	size_t cap = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	*nr = 0;
+	*out = NULL;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (!profile_stamp(de->d_name) || strlen(de->d_name) >= sizeof(v->name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		if (*nr == cap) {
+			cap = cap ? cap * 2 : 64;
+			n = realloc(v, cap * sizeof(*v));
+			if (!n)
+				break;
+			v = n;
+		}
+		snprintf(v[*nr].name, sizeof(v->name), "%s", de->d_name);
+		v[*nr].bytes = st.st_size;
+		(*nr)++;
+	}
+	closedir(d);
+	*out = v;
+	return 0;
+}
+
+int exporter__retain(const char *dir, unsigned long max_files, __u64 max_bytes)
+{
+	struct export_file *v = NULL;
+	__u64 total = 0;
+	size_t nr, i;
+	char path[PATH_MAX];
+	int err, gone = 0;
+
+	err = list_profiles(dir, &v, &nr);
+	if (err)
+		return err;
+	for (i = 0; i < nr; i++) {
+		v[i].stamp = profile_stamp(v[i].name);
+		total += v[i].bytes;
+	}
+	qsort(v, nr, sizeof(*v), by_stamp);
+	for (i = 0; i < nr && (nr - i > max_files || total > max_bytes); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, v[i].name);
+		if (unlink(path) && errno != ENOENT)
+			continue;
+		total -= v[i].bytes;
+		gone++;
+	}
+	free(v);
+	return gone;
 }

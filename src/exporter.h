@@ -59,4 +59,17 @@ int exporter__build(struct agg *a, const struct export_opts *o, struct pprof **o
 /* Builds and writes atomically (temp file + rename). */
 int exporter__write(struct agg *a, const struct export_opts *o, const char *path);
 
+/*
+ * The export directory: profiles named <kind>-<UTC time>.pb.gz, with the
+ * time to the millisecond, so that names sort by time.
+ */
+int exporter__dir_path(const char *dir, const char *kind, __s64 time_nanos, char *buf,
+		       size_t len);
+/*
+ * Deletes the oldest profiles in dir (files named as above) until at most
+ * max_files remain, totalling at most max_bytes. Returns how many went,
+ * or -errno.
+ */
+int exporter__retain(const char *dir, unsigned long max_files, __u64 max_bytes);
+
 #endif /* AS_EXPORTER_H */

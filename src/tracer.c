@@ -171,8 +171,8 @@ static int configure(struct tracer *tr, const struct tracer_opts *o, bool multi)
 	bpf_program__set_autoload(s->progs.free_enter, !o->alloc_only);
 	bpf_program__set_autoload(s->progs.proc_exec, o->proc_events);
 	bpf_program__set_autoload(s->progs.proc_exit, o->proc_events);
-	bpf_program__set_autoload(s->progs.proc_fork, o->proc_events && o->filter_tgids);
-	s->rodata->filter_tgids = o->filter_tgids;
+	bpf_program__set_autoload(s->progs.proc_fork, o->proc_events);
+	s->bss->filter_tgids = o->filter_tgids;
 	if (o->max_targets)
 		err = err ?: bpf_map__set_max_entries(s->maps.targets, o->max_targets);
 	if (session)
@@ -393,6 +393,11 @@ int tracer__consume(struct tracer *tr)
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
 	return ring_buffer__poll(tr->rb, timeout_ms);
+}
+
+void tracer__set_filter(struct tracer *tr, bool on)
+{
+	tr->skel->bss->filter_tgids = on;
 }
 
 int tracer__set_target(struct tracer *tr, pid_t tgid, bool on)

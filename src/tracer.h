@@ -58,7 +58,9 @@ int tracer__consume(struct tracer *tr);
 int tracer__poll(struct tracer *tr, int timeout_ms);
 
 int tracer__set_rate(struct tracer *tr, __u64 rate);
-/* With filter_tgids: count tgid (and the children it forks from now on), or stop. */
+/* Count only the processes set with tracer__set_target(), or all. */
+void tracer__set_filter(struct tracer *tr, bool on);
+/* With the filter on: count tgid (and the children it forks from now on), or stop. */
 int tracer__set_target(struct tracer *tr, pid_t tgid, bool on);
 void tracer__stats(struct tracer *tr, __u64 stats[AS_STAT_MAX]);
 enum tracer_mode tracer__mode(const struct tracer *tr);
