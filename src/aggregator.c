@@ -139,6 +139,11 @@ struct agg_proc *agg__proc(struct agg *a, pid_t pid)
 	return p ? &p->p : NULL;
 }
 
+bool agg__has_proc(struct agg *a, pid_t pid)
+{
+	return hmap__find(&a->procs, hash_u64(pid), proc_eq, &pid) != NULL;
+}
+
 void agg__proc_exec(struct agg *a, pid_t pid, __u64 now_ns)
 {
 	struct hnode *n = hmap__find(&a->procs, hash_u64(pid), proc_eq, &pid);

@@ -55,6 +55,7 @@ void agg__free(struct agg *a);
 
 /* The current image of pid, created (without mappings) on first use. */
 struct agg_proc *agg__proc(struct agg *a, pid_t pid);
+bool agg__has_proc(struct agg *a, pid_t pid);
 /* pid exec'ed at now_ns: later samples belong to a new image. */
 void agg__proc_exec(struct agg *a, pid_t pid, __u64 now_ns);
 

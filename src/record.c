@@ -21,6 +21,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "exporter.h"
+#include "ingest.h"
 #include "log.h"
 #include "procfs.h"
 #include "summary.h"
@@ -60,12 +61,12 @@ struct rec {
 	int sigfd;
 	int epfd;
 	__u64 start_ns, end_ns;
+	struct ingest in;
 	struct attached *att;
 	int nr_att;
 	int signals;		/* SIGINT/SIGTERM received */
 	bool recording;
 	int fatal;		/* -errno that ends the recording with no profile */
-	__u64 agg_errors;
 	char output[PATH_MAX];
 };
 
@@ -191,50 +192,12 @@ static int check_output(struct rec *r)
 	return 0;
 }
 
-static void ensure_snapshot(struct rec *r, struct agg_proc *p, __u64 pc)
-{
-	struct sym_frame f;
-	char exe[PATH_MAX];
-
-	if (!p->as) {
-		if (p->exited || symbolizer__snapshot(r->sym, p->pid, &p->as))
-			return;
-		procfs__comm(p->pid, p->comm, sizeof(p->comm));
-		if (!procfs__exe(p->pid, exe, sizeof(exe)))
-			p->exe = strdup(exe);
-		return;
-	}
-	/* an address outside every known mapping: a library loaded since */
-	if (!p->exited && addr_space__lookup(p->as, pc, &f) == -ENOENT)
-		addr_space__refresh(p->as);
-}
-
-static void on_alloc(struct rec *r, const struct as_alloc_event *e)
-{
-	struct agg_proc *p = agg__proc(r->agg, e->tgid);
-	bool tracked = !(e->fn & AS_EVF_UNTRACKED) && !r->o->alloc_only;
-
-	if (!p) {
-		r->agg_errors++;
-		return;
-	}
-	ensure_snapshot(r, p, e->ips[0]);
-	if (agg__add_alloc(r->agg, p, e->ips, e->nr_ips, e->fn & 0xff, e->alloc_ip, e->size,
-			   e->rate, e->seq, tracked))
-		r->agg_errors++;
-}
-
 static int on_event(void *ctx, const void *data, size_t size)
 {
-	const struct as_alloc_event *e = data;
 	struct rec *r = ctx;
 
 	/* also after the loop ended: the final drain must keep everything */
-	if (e->type == AS_EV_ALLOC && size >= AS_ALLOC_EVENT_SIZE(0) &&
-	    e->nr_ips <= AS_MAX_STACK && size >= AS_ALLOC_EVENT_SIZE(e->nr_ips))
-		on_alloc(r, e);
-	else if (e->type == AS_EV_FREE && size >= sizeof(struct as_free_event))
-		agg__add_free(r->agg, ((const struct as_free_event *)data)->seq);
+	ingest__record(&r->in, data, size);
 	return 0;
 }
 
@@ -333,7 +296,7 @@ static void on_exit_stop(struct rec *r, pid_t pid)
 	if (p && p->as)
 		addr_space__refresh(p->as);
 	else if (p && p->nr_samples)
-		ensure_snapshot(r, p, 0);
+		ingest__snapshot(&r->in, p);
 	if (p)
 		p->exited = true;
 	forget_attached(r, pid);
@@ -467,7 +430,7 @@ static int make_comments(struct rec *r, const __u64 *st, char buf[][256], const 
 		 (unsigned long long)st[AS_STAT_DROP_FREE_RINGBUF],
 		 (unsigned long long)st[AS_STAT_DROP_NO_TSTATE],
 		 (unsigned long long)st[AS_STAT_DROP_LIVE_FULL],
-		 (unsigned long long)r->agg_errors);
+		 (unsigned long long)r->in.errors);
 	c[n] = buf[n];
 	return n + 1;
 }
@@ -509,7 +472,7 @@ static int write_profile(struct rec *r)
 	so.alloc_only = r->o->alloc_only;
 	so.inuse_exited = true;
 	so.top = r->o->top;
-	so.dropped = stat_dropped(st) + r->agg_errors;
+	so.dropped = stat_dropped(st) + r->in.errors;
 	so.untracked = st[AS_STAT_DROP_LIVE_FULL];
 	summary__print(stderr, r->agg, &so);
 	return 0;
@@ -591,6 +554,9 @@ static int setup(struct rec *r)
 	r->sym = symbolizer__new(SYM_CACHE);
 	if (!r->agg || !r->sym)
 		return -ENOMEM;
+	r->in.agg = r->agg;
+	r->in.sym = r->sym;
+	r->in.alloc_only = r->o->alloc_only;
 	err = setup_signals(r);
 	err = err ?: (r->o->pid ? start_pid(r) : start_cmd(r));
 	if (!err && !r->o->output)

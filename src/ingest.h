@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ingest.h - ring buffer records into the aggregator.
+ *
+ * Shared by record and the daemon: a sample's process gets its mappings
+ * read (and its files opened) the first time it is seen, while it still
+ * lives, and again when a sample has an address outside them (a library
+ * loaded since); stacks copied by the kernel are unwound here.
+ */
+#ifndef AS_INGEST_H
+#define AS_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+struct agg;
+struct agg_proc;
+struct symbolizer;
+struct unwinder;
+
+struct ingest {
+	struct agg *agg;
+	struct symbolizer *sym;
+	struct unwinder *unw;		/* NULL: frame-pointer stacks only */
+	bool alloc_only;
+	__u64 max_procs;		/* 0: no bound */
+	/* what was lost here, by reason */
+	__u64 dropped_procs;		/* samples of processes beyond max_procs */
+	__u64 errors;			/* out of memory */
+};
+
+/*
+ * Takes one record: a sample or a free. Returns the record's type (enum
+ * as_event_type) so that the caller can act on the others, or 0 for a
+ * record too short to read.
+ */
+int ingest__record(struct ingest *in, const void *data, size_t size);
+/* Reads a process's mappings now, if not done yet (it is about to exit). */
+void ingest__snapshot(struct ingest *in, struct agg_proc *p);
+
+#endif /* AS_INGEST_H */
