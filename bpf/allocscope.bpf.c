@@ -61,6 +61,7 @@ struct tstate {
 	__u64 pend_memptr;	/* posix_memalign's void ** */
 	__u64 pend_old;		/* realloc's old pointer, if it was sampled */
 	struct as_live_val pend_old_val;
+	__u32 woke;		/* this thread's first sample woke the reader */
 };
 
 struct {
@@ -119,13 +120,26 @@ static __always_inline void stat_inc(__u32 idx)
 		(*v)++;
 }
 
-/* Wake the reader only when the ring is filling up; it polls anyway. */
+/* Wake the reader only when the ring is filling up: it polls anyway. */
 static __always_inline __u64 wakeup_flags(void)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
 
 	return avail > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/*
+ * And for a thread's first sample: user space reads a new process's
+ * mappings then, while it still lives.
+ */
+static __always_inline __u64 sample_wakeup(struct tstate *t)
+{
+	if (!t->woke) {
+		t->woke = 1;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return wakeup_flags();
 }
 
 /* Decrement the countdown by one call's bytes; true if the call is sampled. */
@@ -401,7 +415,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
 	len = AS_ALLOC_EVENT_SIZE((__u64)e->nr_ips);
 	if (len > sizeof(*e))
 		len = sizeof(*e);	/* a bound the verifier can see */
-	if (bpf_ringbuf_output(&events, e, len, wakeup_flags())) {
+	if (bpf_ringbuf_output(&events, e, len, sample_wakeup(t))) {
 		stat_inc(AS_STAT_DROP_RINGBUF);
 		return;
 	}
@@ -456,7 +470,7 @@ static __always_inline void emit_alloc_copy(struct pt_regs *ctx, struct tstate *
 	c->regs[AS_REG_R14] = ctx->r14;
 	c->regs[AS_REG_R15] = ctx->r15;
 	c->len = copy_stack(c, PT_REGS_SP(ctx));
-	bpf_ringbuf_submit(e, wakeup_flags());
+	bpf_ringbuf_submit(e, sample_wakeup(t));
 	stat_inc(AS_STAT_SAMPLES);
 }
 
