@@ -2,9 +2,11 @@
 /*
  * elffile.c - ELF files: identity, segments, function symbols, and their cache.
  *
- * An elf_file keeps its fd and Elf handle open, and those of the separate
- * debug file whose .symtab it used, so that DWARF users (file:line, CFI) can
- * later hang a Dwarf handle off the same object. Handles are mmap-based:
+ * An elf_file keeps its fd and Elf handle open, and those of its separate
+ * debug file, so that the DWARF users hang off the same object: the CFI
+ * unwinders need (.eh_frame, .debug_frame) and the DWARF that gives
+ * file:line and inline chains, each opened on first use and shared by every
+ * process that maps the file. Handles are mmap-based:
  * symbol and string tables are page cache, not heap. A file truncated
  * under us would fault, but loaders and package managers replace files
  * rather than rewrite them.
@@ -25,6 +27,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <dwarf.h>
 #include <elfutils/libdwelf.h>
 #include <linux/openat2.h>
 
@@ -40,6 +43,7 @@
 #define HTAB_MIN_BUCKETS	64
 #define STAT_KEY_LEN		80
 #define VERSYM_HIDDEN		0x8000	/* not the default version; glibc's <elf.h> lacks it */
+#define DNAMES_MIN		64
 
 /* libstdc++'s demangler: <cxxabi.h> is C++ only, -lstdc++ is linked. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -65,6 +69,19 @@ struct symtab {
 
 struct load {
 	__u64 vaddr, off, filesz;
+};
+
+/* C++ linkage names from DWARF, demangled once: open addressing by name. */
+struct dname {
+	const char *raw;	/* in the DWARF's string data */
+	char *dem;		/* NULL when it does not demangle */
+};
+
+struct dnames {
+	struct dname *v;
+	size_t mask;		/* slots - 1, or 0 before the first */
+	size_t nr;
+	size_t bytes;
 };
 
 struct hnode {
@@ -101,6 +118,14 @@ struct elf_file {
 	enum syms_state syms_state;
 	int syms_err;
 	struct symtab st;
+	/* DWARF, each part opened on first use. */
+	bool eh_cfi_done, dwarf_done, dbg_cfi_done;
+	Dwarf_CFI *eh_cfi;	/* ours to end */
+	Dwarf *dwarf;		/* on elf, or on dbg_elf when elf has no DWARF */
+	Dwarf_CFI *dbg_cfi;	/* owned by dwarf */
+	bool has_lines;
+	size_t dwarf_bytes;	/* estimated heap behind eh_cfi and dwarf */
+	struct dnames dnames;
 	/* Owned by the cache while cache is set. */
 	int refs;
 	struct elf_cache *cache;
@@ -118,6 +143,7 @@ struct elf_cache {
 };
 
 static void cache_account(struct elf_file *ef);
+static size_t hash_str(const char *s);
 
 /* Symbol tables: reading */
 
@@ -592,15 +618,53 @@ static int debug_by_link(struct elf_file *ef)
 	return -ENOENT;
 }
 
-/* The debug file's handle, looked up on first use; NULL if not needed or not found. */
-static Elf *elf_file_debug(struct elf_file *ef)
+/* The separate debug file, looked up once; NULL if not found. */
+static Elf *debug_elf(struct elf_file *ef)
 {
-	if (!ef->dbg_searched && !ef->has_symtab) {
+	if (!ef->dbg_searched) {
 		ef->dbg_searched = true;
 		if (debug_by_build_id(ef))
 			debug_by_link(ef);
 	}
 	return ef->dbg_elf;
+}
+
+/* The debug file's handle for symbols: NULL if the file has its own .symtab. */
+static Elf *elf_file_debug(struct elf_file *ef)
+{
+	return ef->has_symtab ? NULL : debug_elf(ef);
+}
+
+/* A section called name whose bytes are in the file (not NOBITS, as in debug files). */
+static bool has_section(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	const char *sname;
+	GElf_Shdr shdr;
+	size_t strndx;
+
+	if (elf_getshdrstrndx(elf, &strndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		sname = elf_strptr(elf, strndx, shdr.sh_name);
+		if (sname && !strcmp(sname, name))
+			return true;
+	}
+	return false;
+}
+
+/* Built with -g and not stripped: the file is its own debug file. */
+static bool has_own_dwarf(struct elf_file *ef)
+{
+	return has_section(ef->elf, ".debug_info") || has_section(ef->elf, ".debug_frame");
+}
+
+/* The file that holds ef's DWARF; NULL if none does. */
+static Elf *dwarf_elf(struct elf_file *ef)
+{
+	return has_own_dwarf(ef) ? ef->elf : debug_elf(ef);
 }
 
 /* elf_file */
@@ -647,9 +711,15 @@ static int elf_file_init(struct elf_file *ef, const struct elf_open_opts *opts)
 	return read_loads(ef);
 }
 
+static void dnames__free(struct dnames *t);
+
 static void elf_file_destroy(struct elf_file *ef)
 {
 	symtab__free(&ef->st);
+	dnames__free(&ef->dnames);
+	/* The DWARF handles read their Elf's data: end them first. */
+	dwarf_cfi_end(ef->eh_cfi);
+	dwarf_end(ef->dwarf);
 	elf_end(ef->dbg_elf);
 	if (ef->dbg_fd >= 0)
 		close(ef->dbg_fd);
@@ -803,6 +873,12 @@ int elf_file__load_symbols(struct elf_file *ef)
 	if (ef->syms_state != SYMS_TODO)
 		return ef->syms_err;
 	ef->syms_state = SYMS_SYMTAB;
+	/*
+	 * The debug file is looked up now for DWARF too, even with a .symtab:
+	 * a container's root is gone once its process exits.
+	 */
+	if (!has_own_dwarf(ef))
+		debug_elf(ef);
 	err = symtab__build(&ef->st, ef->elf, SHT_SYMTAB);
 	if (err == -ENOENT && elf_file_debug(ef))
 		err = symtab__build(&ef->st, ef->dbg_elf, SHT_SYMTAB);
@@ -846,6 +922,312 @@ const char *elf_file__symbolize(struct elf_file *ef, __u64 vaddr, __u64 *start,
 	return name;
 }
 
+/* DWARF: call frame information */
+
+Dwarf_CFI *elf_file__eh_cfi(struct elf_file *ef)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = NULL;
+	size_t strndx;
+	const char *name;
+
+	if (ef->eh_cfi_done)
+		return ef->eh_cfi;
+	ef->eh_cfi_done = true;
+	ef->eh_cfi = dwarf_getcfi_elf(ef->elf);
+	if (!ef->eh_cfi || elf_getshdrstrndx(ef->elf, &strndx))
+		return ef->eh_cfi;
+	/* libdw interns the CIEs and FDEs it meets: up to about the table's size. */
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		name = gelf_getshdr(scn, &shdr) ? elf_strptr(ef->elf, strndx, shdr.sh_name) : NULL;
+		if (name && !strcmp(name, ".eh_frame"))
+			ef->dwarf_bytes += shdr.sh_size;
+	}
+	cache_account(ef);
+	return ef->eh_cfi;
+}
+
+/*
+ * Heap the DWARF will take: its compressed sections inflated, plus about a
+ * quarter of it for libdw's tables of the units, lines and names it reads.
+ */
+static size_t dwarf_estimate(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	const char *name;
+	GElf_Shdr shdr;
+	GElf_Chdr chdr;
+	size_t n = 0, strndx;
+
+	if (elf_getshdrstrndx(elf, &strndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, strndx, shdr.sh_name);
+		if (!name || strncmp(name, ".debug_", 7))
+			continue;
+		if ((shdr.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &chdr))
+			n += chdr.ch_size + chdr.ch_size / 4;
+		else
+			n += shdr.sh_size / 4;
+	}
+	return n;
+}
+
+/*
+ * The file's DWARF, opened once. libdw (since 0.165) inflates SHF_COMPRESSED
+ * sections itself, as Debian's debug files have them, and finds a dwz
+ * .gnu_debugaltlink file under /usr/lib/debug/.build-id on its own.
+ */
+static Dwarf *elf_file_dwarf(struct elf_file *ef)
+{
+	Elf *elf;
+	size_t est;
+
+	if (ef->dwarf_done)
+		return ef->dwarf;
+	ef->dwarf_done = true;
+	elf = dwarf_elf(ef);
+	if (!elf)
+		return NULL;
+	est = dwarf_estimate(elf);
+	ef->has_lines = has_section(elf, ".debug_line") && has_section(elf, ".debug_info");
+	ef->dwarf = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	if (!ef->dwarf) {
+		ef->has_lines = false;
+		return NULL;
+	}
+	ef->dwarf_bytes += est;
+	cache_account(ef);
+	return ef->dwarf;
+}
+
+Dwarf_CFI *elf_file__debug_cfi(struct elf_file *ef)
+{
+	Elf *elf;
+
+	if (ef->dbg_cfi_done)
+		return ef->dbg_cfi;
+	ef->dbg_cfi_done = true;
+	/* Look before opening: x86-64 code rarely has .debug_frame, and DWARF is big. */
+	elf = dwarf_elf(ef);
+	if (elf && has_section(elf, ".debug_frame") && elf_file_dwarf(ef))
+		ef->dbg_cfi = dwarf_getcfi(ef->dwarf);
+	return ef->dbg_cfi;
+}
+
+/* DWARF: source lines and inline chains */
+
+static void dnames__free(struct dnames *t)
+{
+	size_t i;
+
+	for (i = 0; t->v && i <= t->mask; i++)
+		free(t->v[i].dem);
+	free(t->v);
+}
+
+/* Doubles the slots; false if that fails. */
+static bool dnames__grow(struct dnames *t)
+{
+	size_t i, j, nr = t->v ? 2 * (t->mask + 1) : DNAMES_MIN;
+	struct dname *v = calloc(nr, sizeof(*v));
+
+	if (!v)
+		return false;
+	for (i = 0; t->v && i <= t->mask; i++) {
+		if (!t->v[i].raw)
+			continue;
+		for (j = hash_str(t->v[i].raw) & (nr - 1); v[j].raw; j = (j + 1) & (nr - 1))
+			;
+		v[j] = t->v[i];
+	}
+	t->bytes += (nr - (t->v ? t->mask + 1 : 0)) * sizeof(*v);
+	free(t->v);
+	t->v = v;
+	t->mask = nr - 1;
+	return true;
+}
+
+/* raw demangled, kept for the file's life; raw itself if it is not a C++ name. */
+static const char *dnames__get(struct dnames *t, const char *raw)
+{
+	struct dname *d;
+	size_t i;
+
+	if (strncmp(raw, "_Z", 2))
+		return raw;
+	if ((!t->v || 2 * (t->nr + 1) > t->mask + 1) && !dnames__grow(t))
+		return raw;
+	for (i = hash_str(raw) & t->mask; t->v[i].raw; i = (i + 1) & t->mask)
+		if (!strcmp(t->v[i].raw, raw))
+			return t->v[i].dem ?: raw;
+	d = &t->v[i];
+	d->raw = raw;
+	d->dem = demangle(raw);
+	t->nr++;
+	if (d->dem)
+		t->bytes += strlen(d->dem) + 1;
+	return d->dem ?: raw;
+}
+
+/*
+ * The CU that holds vaddr, through .debug_aranges; files without them (clang
+ * emits none by default) have their CUs' ranges walked.
+ */
+static bool find_cu(Dwarf *dw, __u64 vaddr, Dwarf_Die *cu)
+{
+	Dwarf_Aranges *ar;
+	Dwarf_Off off = 0, next;
+	size_t hsize, nr = 0;
+
+	if (dwarf_addrdie(dw, vaddr, cu))
+		return true;
+	if (dwarf_getaranges(dw, &ar, &nr) == 0 && nr)
+		return false;
+	while (!dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL)) {
+		if (dwarf_offdie(dw, off + hsize, cu) && dwarf_haspc(cu, vaddr) > 0)
+			return true;
+		off = next;
+	}
+	return false;
+}
+
+static const char *die_linkage_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	return name ?: dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+}
+
+/*
+ * The frame of a function scope at file:line. Names come through
+ * DW_AT_abstract_origin and DW_AT_specification (dwarf_diename() follows
+ * them too), so an inlined or out-of-line C++ member gets its full name.
+ */
+static bool line_fill(struct elf_file *ef, Dwarf_Die *fn, const char *file, int line,
+		      struct elf_line *out)
+{
+	const char *link = die_linkage_name(fn);
+
+	out->raw = link ?: dwarf_diename(fn);
+	out->func = link ? dnames__get(&ef->dnames, link) : out->raw;
+	out->file = file;
+	out->line = line;
+	return out->func != NULL;
+}
+
+/* Where an inlined instance was inlined: DW_AT_call_file/call_line in its own CU's terms. */
+static void call_site(Dwarf_Die *inl, const char **file, int *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Files *files;
+	Dwarf_Word idx, ln;
+	Dwarf_Die cu;
+	size_t nr;
+
+	*file = NULL;
+	*line = 0;
+	if (!dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &ln))
+		*line = ln;
+	/* The inlined instance may sit in a dwz partial unit: its own line table counts. */
+	if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr), &idx) ||
+	    !dwarf_diecu(inl, &cu, NULL, NULL) || dwarf_getsrcfiles(&cu, &files, &nr) ||
+	    idx >= nr)
+		return;
+	*file = dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+/* Walks the scopes at vaddr, innermost first; the subprogram ends the chain. */
+static int lines_from_scopes(struct elf_file *ef, Dwarf_Die *scopes, int nr_scopes,
+			     const char *file, int line, struct elf_line *out, int max)
+{
+	int i, tag, nr = 0;
+
+	for (i = 0; i < nr_scopes; i++) {
+		tag = dwarf_tag(&scopes[i]);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		/*
+		 * Past max - 1, only the containing function still gets a slot;
+		 * it keeps it even unnamed (the symbol table may name it).
+		 */
+		if (tag == DW_TAG_subprogram) {
+			line_fill(ef, &scopes[i], file, line, &out[nr++]);
+			break;
+		}
+		if (nr < max - 1 && line_fill(ef, &scopes[i], file, line, &out[nr]))
+			nr++;
+		call_site(&scopes[i], &file, &line);
+	}
+	return nr;
+}
+
+/*
+ * The concrete scopes around vaddr, innermost first, up to the CU.
+ * dwarf_getscopes() continues past an inlined instance into the scopes
+ * of its abstract origin (where inl() was defined, not where it was
+ * inlined), so only its innermost scope is kept, and that DIE's own
+ * parents are walked.
+ */
+static int innermost_scopes(Dwarf_Die *cu, __u64 vaddr, Dwarf_Die **scopes)
+{
+	Dwarf_Die *first = NULL, inner;
+	int n;
+
+	n = dwarf_getscopes(cu, vaddr, &first);
+	if (n <= 0) {
+		free(first);
+		return n;
+	}
+	inner = first[0];
+	free(first);
+	return dwarf_getscopes_die(&inner, scopes);
+}
+
+int elf_file__lines(struct elf_file *ef, __u64 vaddr, struct elf_line *out, int max)
+{
+	Dwarf_Die cu, *scopes = NULL;
+	const char *file = NULL;
+	Dwarf_Line *dl;
+	Dwarf *dw;
+	int nr_scopes, nr, line = 0;
+
+	if (max <= 0)
+		return -EINVAL;
+	dw = elf_file_dwarf(ef);
+	if (!dw || !find_cu(dw, vaddr, &cu))
+		return 0;
+	dl = dwarf_getsrc_die(&cu, vaddr);
+	if (dl) {
+		file = dwarf_linesrc(dl, NULL, NULL);
+		dwarf_lineno(dl, &line);
+	}
+	nr_scopes = innermost_scopes(&cu, vaddr, &scopes);
+	nr = nr_scopes > 0 ? lines_from_scopes(ef, scopes, nr_scopes, file, line, out, max) : 0;
+	free(scopes);
+	/* Assembly has lines but no subprogram DIEs: the ELF symbol names it. */
+	if (!nr && dl) {
+		out->func = elf_file__symbolize(ef, vaddr, NULL, &out->raw);
+		out->file = file;
+		out->line = line;
+		nr = out->func ? 1 : 0;
+	}
+	if (nr && !out[nr - 1].func)
+		out[nr - 1].func = elf_file__symbolize(ef, vaddr, NULL, &out[nr - 1].raw);
+	if (ef->dnames.bytes)
+		cache_account(ef);
+	return nr;
+}
+
+bool elf_file__has_lines(struct elf_file *ef)
+{
+	return elf_file_dwarf(ef) && ef->has_lines;
+}
+
 /* The cache */
 
 static size_t elf_file_bytes(const struct elf_file *ef)
@@ -854,6 +1236,7 @@ static size_t elf_file_bytes(const struct elf_file *ef)
 
 	n += (ef->nr_scns + ef->dbg_nr_scns) * LIBELF_SCN_BYTES;
 	n += ef->st.nr * sizeof(*ef->st.syms) + ef->st.names_len + ef->st.dem_bytes;
+	n += ef->dwarf_bytes + ef->dnames.bytes;
 	return n;
 }
 

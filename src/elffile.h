@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <linux/types.h>
+#include <elfutils/libdw.h>
 
 struct elf_file;
 struct elf_cache;
@@ -91,6 +92,49 @@ bool elf_file__has_debug_symbols(struct elf_file *ef);
  */
 const char *elf_file__symbolize(struct elf_file *ef, __u64 vaddr, __u64 *start,
 				const char **raw_name);
+
+/*
+ * Call frame information for unwinding, parsed on first use and kept with
+ * the file, so that every process mapping it shares one parse and its
+ * cached FDEs. eh_cfi is the file's own .eh_frame (found through
+ * .eh_frame_hdr; stripping keeps it, and it covers nearly all code);
+ * debug_cfi is .debug_frame, in the file or its separate debug file, which
+ * only code built without unwind tables has. NULL if there is none. Both
+ * are valid as long as the reference on ef.
+ */
+Dwarf_CFI *elf_file__eh_cfi(struct elf_file *ef);
+Dwarf_CFI *elf_file__debug_cfi(struct elf_file *ef);
+
+/* One source frame of a code address. */
+struct elf_line {
+	/*
+	 * Demangled (C++), else as DWARF has it; for code DWARF names no
+	 * function for (assembly), the ELF symbol's. NULL if nothing names it.
+	 */
+	const char *func;
+	const char *raw;	/* linkage (mangled) name, else the same as func */
+	const char *file;	/* source file as DWARF spells it; NULL if unknown */
+	int line;		/* 0 if unknown */
+};
+
+/*
+ * Whether the file has DWARF line tables, its own or its separate debug
+ * file's: then elf_file__lines() knows file names, lines and inlining.
+ * Opens the DWARF on first use (decompressing SHF_COMPRESSED sections:
+ * about 10 MiB for Debian's libc), which the cache accounts for.
+ */
+bool elf_file__has_lines(struct elf_file *ef);
+
+/*
+ * The source frames of the code at vaddr (subtract 1 from return addresses
+ * first), innermost first, as pprof wants them: the functions inlined
+ * there, each at its line, then the function that contains vaddr, at the
+ * line where the next inner one was inlined (or at vaddr's own line). When
+ * there are more than max, the innermost max - 1 and the containing
+ * function are kept. Returns how many were written, 0 when no DWARF covers
+ * vaddr, or -errno. The strings live as long as the reference on ef.
+ */
+int elf_file__lines(struct elf_file *ef, __u64 vaddr, struct elf_line *out, int max);
 
 struct elf_cache_stats {
 	__u64 hits;		/* elf_cache__get() found the file cached */

@@ -14,10 +14,14 @@
 
 #include "aggregator.h"
 #include "allocscope.h"
+#include "elffile.h"
 #include "exporter.h"
 #include "hmap.h"
 #include "pprof.h"
 #include "symbolizer.h"
+
+/* Source frames kept per location: inline chains deeper than this lose middle frames. */
+#define MAX_LINES	16
 
 struct loc_node {
 	struct hnode node;
@@ -138,9 +142,11 @@ static __u64 mapping_id(struct export *x, struct agg_proc *p, int index)
 	m.build_id = sm.build_id;
 	/*
 	 * We symbolized what we could; a mapping without has_functions would
-	 * make pprof try again from local files and warn when it can't.
+	 * make pprof try again from local files and warn when it can't. The
+	 * rest is claimed only where the file's DWARF gave lines and inlines.
 	 */
 	m.has_functions = true;
+	m.has_filenames = m.has_line_numbers = m.has_inline_frames = sm.has_lines;
 	ids->mapping[index] = pprof__add_mapping(x->pp, &m);
 	return ids->mapping[index];
 }
@@ -172,32 +178,61 @@ static bool loc_eq(const struct hnode *n, const void *key)
 	return l->proc == k->proc && l->addr == k->addr;
 }
 
+/*
+ * A location's lines: from DWARF, the innermost inlined function first and
+ * the containing one last, each with its file and line; without DWARF, the
+ * ELF symbol alone.
+ */
+static int location_lines(struct export *x, struct agg_proc *p, __u64 addr,
+			  const struct sym_frame *f, struct pprof_line *lines)
+{
+	struct elf_line el[MAX_LINES];
+	int i, nr, n = 0;
+
+	nr = addr_space__lines(p->as, addr, el, MAX_LINES);
+	for (i = 0; i < nr; i++) {
+		if (!el[i].func)
+			continue;
+		lines[n].function_id = pprof__add_function(x->pp, el[i].func, el[i].raw ?: el[i].func,
+							   el[i].file ?: "", 0);
+		lines[n].line = el[i].line;
+		if (lines[n].function_id)
+			n++;
+	}
+	if (n || !f->func)
+		return n;
+	lines[0].function_id = pprof__add_function(x->pp, f->func, f->raw ?: f->func, "", 0);
+	lines[0].line = 0;
+	return lines[0].function_id ? 1 : 0;
+}
+
 /* The location of a code address in p, symbolized once per export. */
 static struct loc_node *location(struct export *x, struct agg_proc *p, __u64 addr)
 {
 	struct loc_key k = { p, addr };
 	__u64 h = hash_mix(hash_u64((__u64)(unsigned long)p), addr);
 	struct hnode *n = hmap__find(&x->locs, h, loc_eq, &k);
-	struct pprof_line line = { 0 };
+	struct pprof_line lines[MAX_LINES];
 	struct sym_frame f = { 0 };
 	struct loc_node *l;
 	__u64 map_id = 0;
+	int nr_lines = 0;
 
 	if (n)
 		return hmap_entry(n, struct loc_node, node);
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
-	if (p->as && !addr_space__lookup(p->as, addr, &f))
+	if (p->as && !addr_space__lookup(p->as, addr, &f)) {
 		map_id = mapping_id(x, p, f.map_index);
+		nr_lines = location_lines(x, p, addr, &f, lines);
+	}
 	if (!map_id)
 		map_id = unknown_mapping(x);
-	if (f.func)
-		line.function_id = pprof__add_function(x->pp, f.func, f.raw ?: f.func, "", 0);
 	l->proc = p;
 	l->addr = addr;
 	l->func = f.func;
-	l->id = pprof__add_location(x->pp, map_id, addr, &line, line.function_id ? 1 : 0);
+	l->id = pprof__add_location(x->pp, map_id, addr, lines, nr_lines);
 	if (!l->id || hmap__add(&x->locs, &l->node, h)) {
 		free(l);
 		return NULL;

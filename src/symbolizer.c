@@ -209,6 +209,18 @@ int addr_space__lookup(struct addr_space *as, __u64 addr, struct sym_frame *out)
 	return 0;
 }
 
+int addr_space__lines(struct addr_space *as, __u64 addr, struct elf_line *out, int max)
+{
+	struct elf_file *ef;
+	__u64 vaddr;
+	int err;
+
+	err = addr_space__locate(as, addr, &ef, &vaddr);
+	if (err)
+		return err == -ENODATA ? 0 : err;
+	return elf_file__lines(ef, vaddr, out, max);
+}
+
 int addr_space__nr_mappings(const struct addr_space *as)
 {
 	return as->maps ? as->maps->nr : 0;
@@ -224,4 +236,5 @@ void addr_space__mapping(const struct addr_space *as, int i, struct sym_mapping 
 	out->path = pm->path[0] ? pm->path : "[anon]";
 	out->build_id = as->files[i] ? elf_file__build_id(as->files[i]) : "";
 	out->symbolized = as->files[i] != NULL;
+	out->has_lines = as->files[i] && elf_file__has_lines(as->files[i]);
 }

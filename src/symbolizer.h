@@ -32,6 +32,7 @@ struct sym_mapping {
 	const char *path;
 	const char *build_id;		/* hex, "" if none */
 	bool symbolized;		/* an ELF file was read for it */
+	bool has_lines;			/* its file has DWARF lines: addr_space__lines() works */
 };
 
 struct symbolizer *symbolizer__new(size_t cache_bytes);
@@ -45,6 +46,7 @@ void addr_space__free(struct addr_space *as);
 pid_t addr_space__pid(const struct addr_space *as);
 
 struct elf_file;
+struct elf_line;
 
 /*
  * The ELF file mapped at a code address and the address in that file's
@@ -55,6 +57,13 @@ int addr_space__locate(struct addr_space *as, __u64 addr, struct elf_file **ef, 
 
 /* Resolves a code address (use return address - 1 for callers). */
 int addr_space__lookup(struct addr_space *as, __u64 addr, struct sym_frame *out);
+/*
+ * The source frames of a code address (use return address - 1 for
+ * callers), innermost inlined function first, the containing function
+ * last: see elf_file__lines(). Returns how many (0 without DWARF for it)
+ * or -ENOENT outside every mapping.
+ */
+int addr_space__lines(struct addr_space *as, __u64 addr, struct elf_line *out, int max);
 int addr_space__nr_mappings(const struct addr_space *as);
 void addr_space__mapping(const struct addr_space *as, int i, struct sym_mapping *out);
 

@@ -6,8 +6,9 @@
  * a program built as PIE and non-PIE, a shared library, a versioned shared
  * library, stripped copies whose symbols live in separate debug files
  * (.gnu_debuglink, build-id directory, CRC without build id) and a C++
- * program. Expected values come from nm, readelf and objcopy. Without a
- * compiler every case is skipped.
+ * program. Expected values come from nm, readelf and objcopy; DWARF lines
+ * from the fixture sources. Without a compiler every case is skipped.
+ * (Unwinding, inline chains and libc's debug file: test_unwinder.c.)
  */
 #include <gelf.h>
 #include <errno.h>
@@ -745,6 +746,72 @@ static void test_cache_lru(void)
 	elf_cache__free(c);
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = s ? strlen(s) : 0, m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* A file's one source frame at vaddr: function, raw name, file and line. */
+static void check_line(struct elf_file *ef, __u64 vaddr, const char *func, const char *raw,
+		       const char *file, int line)
+{
+	struct elf_line l[4];
+	int n;
+
+	ASSERT(elf_file__has_lines(ef), "no DWARF lines");
+	n = elf_file__lines(ef, vaddr, l, 4);
+	ASSERT_EQ(n, 1);
+	ASSERT_STREQ(l[0].func, func);
+	ASSERT_STREQ(l[0].raw, raw);
+	ASSERT(ends_with(l[0].file, file), "file %s, want *%s", l[0].file, file);
+	ASSERT_EQ(l[0].line, line);
+}
+
+/* DWARF lines and CFI: in the file, through its debug file, and what the cache pays. */
+static void test_dwarf(void)
+{
+	struct elf_cache_stats before, after;
+	struct elf_line l[4];
+	struct elf_cache *c;
+	struct elf_file *ef;
+	__u64 vaddr, size;
+
+	NEED_FIXTURES();
+	ASSERT(nm_sym(fx("prog_pie"), false, "alpha_site", &vaddr, &size), "alpha_site");
+	OPEN(ef, fx("prog_pie"), "", NULL);
+	check_line(ef, vaddr, "alpha_site", "alpha_site", "/prog.c", 3);
+	ASSERT_EQ(elf_file__lines(ef, vaddr, l, 0), -EINVAL);
+	ASSERT(elf_file__eh_cfi(ef), "prog_pie has .eh_frame");
+	ASSERT(elf_file__eh_cfi(ef) == elf_file__eh_cfi(ef), "CFI parsed twice");
+	ASSERT(!elf_file__debug_cfi(ef), "gcc emits no .debug_frame with unwind tables");
+	elf_file__free(ef);
+	OPEN(ef, fx("prog_stripped"), "", fx("prog_stripped"));
+	check_line(ef, vaddr, "alpha_site", "alpha_site", "/prog.c", 3);
+	ASSERT(elf_file__eh_cfi(ef), "stripping keeps .eh_frame");
+	elf_file__free(ef);
+	OPEN(ef, fx("prog_nolink"), "", NULL);
+	ASSERT(!elf_file__has_lines(ef), "lines without DWARF");
+	ASSERT_EQ(elf_file__lines(ef, vaddr, l, 4), 0);
+	elf_file__free(ef);
+	ASSERT(nm_sym(fx("widget"), false, "_ZN2ns6Widget4growEi", &vaddr, &size), "grow");
+	OPEN(ef, fx("widget"), "", NULL);
+	check_line(ef, vaddr, "ns::Widget::grow(int)", "_ZN2ns6Widget4growEi", "/widget.cc", 3);
+	elf_file__free(ef);
+	/* An open DWARF is charged to the cache. */
+	c = elf_cache__new(SIZE_MAX);
+	ASSERT(c && !cache_get(c, fx("widget"), &ef), "get");
+	elf_file__load_symbols(ef);
+	elf_cache__stats(c, &before);
+	ASSERT(elf_file__lines(ef, vaddr, l, 4) == 1, "lines");
+	elf_cache__stats(c, &after);
+	ASSERT(after.bytes > before.bytes, "DWARF is free: %llu bytes",
+	       (unsigned long long)after.bytes);
+	elf_file__put(ef);
+	elf_cache__free(c);
+}
+
 int main(void)
 {
 	t_suite = "elf";
@@ -760,6 +827,7 @@ int main(void)
 	RUN(test_debuglink);
 	RUN(test_debuglink_crc);
 	RUN(test_cxx);
+	RUN(test_dwarf);
 	RUN(test_libc);
 	RUN(test_versioned);
 	RUN(test_not_elf);
