@@ -10,6 +10,7 @@
 #include "ingest.h"
 #include "procfs.h"
 #include "symbolizer.h"
+#include "unwinder.h"
 
 void ingest__snapshot(struct ingest *in, struct agg_proc *p)
 {
@@ -46,10 +47,65 @@ static struct agg_proc *sample_proc(struct ingest *in, __u32 tgid)
 	return p;
 }
 
-static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e)
+/*
+ * DWARF is right where there is CFI; frame pointers are right where the
+ * code keeps them. Take the frame-pointer stack when it extends the DWARF
+ * one (same frames, then more), splice it on where the stack copy ended,
+ * and fall back to it when DWARF found no caller at all.
+ */
+static __u32 merge(__u64 *d, int nd, int reason, const __u64 *f, __u32 nf)
+{
+	__u32 j;
+
+	if (nd <= 1 && nf > 1) {
+		memcpy(d, f, nf * sizeof(*f));
+		return nf;
+	}
+	if (nf > (__u32)nd && !memcmp(d, f, nd * sizeof(*f))) {
+		memcpy(d, f, nf * sizeof(*f));
+		return nf;
+	}
+	if (reason != UNWIND_STOP_STACK)
+		return nd;
+	for (j = 0; j < nf && f[j] != d[nd - 1]; j++)
+		;
+	for (j++; j < nf && nd < AS_MAX_STACK; j++)
+		d[nd++] = f[j];
+	return nd;
+}
+
+/* The stack of a sample that carries a stack copy, unwound into pcs. */
+static __u32 unwind(struct ingest *in, struct agg_proc *p, const struct as_alloc_event *e,
+		    size_t size, __u64 *pcs)
+{
+	const struct as_stack_copy *c = (const void *)(e + 1);
+	struct unwind_regs regs;
+	int n, reason = 0;
+
+	if (size < sizeof(*e) + sizeof(*c) || sizeof(*e) + sizeof(*c) + c->skip + c->len > size)
+		return 0;
+	regs.ip = c->regs[AS_REG_IP];
+	regs.sp = c->regs[AS_REG_SP];
+	regs.bp = c->regs[AS_REG_BP];
+	regs.bx = c->regs[AS_REG_BX];
+	regs.r12 = c->regs[AS_REG_R12];
+	regs.r13 = c->regs[AS_REG_R13];
+	regs.r14 = c->regs[AS_REG_R14];
+	regs.r15 = c->regs[AS_REG_R15];
+	n = unwinder__unwind(in->unw, p->as, &regs, c->data + c->skip, c->len, pcs, AS_MAX_STACK,
+			     &reason);
+	if (n < 1)
+		return 0;
+	return merge(pcs, n, reason, e->ips, e->nr_ips);
+}
+
+static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size_t size)
 {
 	bool tracked = !(e->fn & AS_EVF_UNTRACKED) && !in->alloc_only;
 	struct agg_proc *p = sample_proc(in, e->tgid);
+	const __u64 *stack = e->ips;
+	__u32 nr = e->nr_ips, n;
+	__u64 pcs[AS_MAX_STACK];
 
 	if (!p)
 		return;
@@ -57,8 +113,15 @@ static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e)
 		ingest__snapshot(in, p);
 	else
 		refresh_if_unknown(p, e->ips[0]);
-	if (agg__add_alloc(in->agg, p, e->ips, e->nr_ips, e->fn & AS_EVF_MASK, e->alloc_ip,
-			   e->size, e->rate, e->seq, tracked))
+	if ((e->fn & AS_EVF_STACK) && in->unw && p->as) {
+		n = unwind(in, p, e, size, pcs);
+		if (n) {
+			stack = pcs;
+			nr = n;
+		}
+	}
+	if (agg__add_alloc(in->agg, p, stack, nr, e->fn & AS_EVF_MASK, e->alloc_ip, e->size,
+			   e->rate, e->seq, tracked))
 		in->errors++;
 }
 
@@ -73,7 +136,7 @@ int ingest__record(struct ingest *in, const void *data, size_t size)
 		if (size < AS_ALLOC_EVENT_SIZE(0) || e->nr_ips > AS_MAX_STACK ||
 		    size < AS_ALLOC_EVENT_SIZE(e->nr_ips))
 			return 0;
-		ingest_alloc(in, e);
+		ingest_alloc(in, e, size);
 		break;
 	case AS_EV_FREE:
 		if (size < sizeof(struct as_free_event))

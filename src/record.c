@@ -28,6 +28,7 @@
 #include "symbolizer.h"
 #include "target.h"
 #include "tracer.h"
+#include "unwinder.h"
 
 #define POLL_MS		100
 #define SYM_CACHE	(256u << 20)
@@ -557,6 +558,11 @@ static int setup(struct rec *r)
 	r->in.agg = r->agg;
 	r->in.sym = r->sym;
 	r->in.alloc_only = r->o->alloc_only;
+	if (r->o->stack_kb) {
+		r->in.unw = unwinder__new();
+		if (!r->in.unw)
+			return -ENOMEM;
+	}
 	err = setup_signals(r);
 	err = err ?: (r->o->pid ? start_pid(r) : start_cmd(r));
 	if (!err && !r->o->output)
@@ -568,6 +574,7 @@ static int setup(struct rec *r)
 static void teardown(struct rec *r)
 {
 	tracer__free(r->tr);
+	unwinder__free(r->in.unw);
 	agg__free(r->agg);
 	symbolizer__free(r->sym);
 	target__free(r->tg);
