@@ -38,7 +38,7 @@ CFLAGS ?= -g -O2
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 \
 	  -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT) \
 	  -DAS_VERSION='"$(VERSION)"' -DAS_GIT_REV='"$(GIT_REV)"'
-LDLIBS := -lbpf -ldw -lelf -lz -lm -lpthread -lstdc++
+LDLIBS := -lbpf -ldw -lelf -lz -lm -lpthread -lstdc++ -lmicrohttpd
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Iinclude -I$(OUTPUT) \
 	      -Wall -Wno-unused-function
 
@@ -124,12 +124,27 @@ bench:
 	$(Q)$(MAKE) --no-print-directory test-bins
 	$(Q)OUTPUT=$(OUTPUT) bench/run.sh
 
+# The unit goes where systemd looks for the prefix: /usr/local/lib/systemd/system
+# (read by Debian's systemd, `systemd-analyze unit-paths`) or /usr/lib/systemd/system
+# with prefix=/usr. The configuration is the administrator's: installed only when
+# absent, and uninstalled only when unchanged.
+unitdir ?= $(prefix)/lib/systemd/system
+conffile = $(DESTDIR)/etc/allocscope/allocscope.conf
+
 install: all
 	install -D -m 0755 $(OUTPUT)/allocscope $(DESTDIR)$(prefix)/sbin/allocscope
 	install -D -m 0644 docs/allocscope.8 $(DESTDIR)$(prefix)/share/man/man8/allocscope.8
+	install -D -m 0644 docs/allocscope.conf.5 $(DESTDIR)$(prefix)/share/man/man5/allocscope.conf.5
+	install -d $(DESTDIR)$(unitdir)
+	sed 's|@sbindir@|$(prefix)/sbin|g' systemd/allocscope.service > $(DESTDIR)$(unitdir)/allocscope.service
+	chmod 0644 $(DESTDIR)$(unitdir)/allocscope.service
+	test -e $(conffile) || install -D -m 0644 systemd/allocscope.conf $(conffile)
 
 uninstall:
 	rm -f $(DESTDIR)$(prefix)/sbin/allocscope $(DESTDIR)$(prefix)/share/man/man8/allocscope.8
+	rm -f $(DESTDIR)$(prefix)/share/man/man5/allocscope.conf.5 $(DESTDIR)$(unitdir)/allocscope.service
+	! cmp -s systemd/allocscope.conf $(conffile) || rm -f $(conffile)
+	rmdir $(DESTDIR)/etc/allocscope 2>/dev/null || true
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

@@ -1,0 +1,837 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * config.c - the key table, its value types, and the file syntax.
+ *
+ * Each key's default is written as text and parsed by the key's own parser, so defaults obey
+ * the same limits as the file, and config__print() of the defaults is what the docs show.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "http.h"
+
+#define KIB (1ULL << 10)
+#define MIB (1ULL << 20)
+#define GIB (1ULL << 30)
+#define TIB (1ULL << 40)
+#define PID_MAX 4194304		/* the kernel's PID_MAX_LIMIT */
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+struct key;
+
+/* A value type: parse text into cfg, check a value already there, print it, free it. */
+struct type {
+	int (*parse)(const struct key *k, struct config *cfg, const char *s, char *err,
+		     size_t len);
+	int (*check)(const struct key *k, const struct config *cfg, char *err, size_t len);
+	void (*print)(const struct key *k, const struct config *cfg, FILE *f);
+	void (*free)(const struct key *k, struct config *cfg);
+};
+
+struct key {
+	const char *name;
+	const struct type *type;
+	size_t off;			/* offsetof(struct config, ...) */
+	const char *def;
+	__u64 min, max;
+	const char *help;
+};
+
+#define FIELD(cfg, k, t) ((t *)((char *)(cfg) + (k)->off))
+
+static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (err && len)
+		vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Writes s as a value: in quotes when it would not read back as itself without. */
+static void print_string(FILE *f, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n && !strpbrk(s, "\"\\#") && s[0] != ' ' && s[0] != '\t' && s[n - 1] != ' ' &&
+	    s[n - 1] != '\t') {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* --- strings: paths and listen addresses --- */
+
+static int set_string(const struct key *k, struct config *cfg, const char *s)
+{
+	char *copy = strdup(s);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*FIELD(cfg, k, char *));
+	*FIELD(cfg, k, char *) = copy;
+	return 0;
+}
+
+static int check_path_value(const struct key *k, const char *s, char *err, size_t len)
+{
+	if (!s || s[0] != '/')
+		return fail(err, len, "%s: '%s' is not an absolute path", k->name, s ? s : "");
+	return 0;
+}
+
+static int parse_path(const struct key *k, struct config *cfg, const char *s, char *err,
+		      size_t len)
+{
+	return check_path_value(k, s, err, len) ?: set_string(k, cfg, s);
+}
+
+static int check_path(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	return check_path_value(k, *FIELD(cfg, k, char *), err, len);
+}
+
+static int check_listen_value(const struct key *k, const char *s, char *err, size_t len)
+{
+	if (!s || http__check_listen(s))
+		return fail(err, len, "%s: '%s' is not ADDR:PORT, [ADDR6]:PORT or :PORT", k->name,
+			    s ? s : "");
+	return 0;
+}
+
+static int parse_listen(const struct key *k, struct config *cfg, const char *s, char *err,
+			size_t len)
+{
+	return check_listen_value(k, s, err, len) ?: set_string(k, cfg, s);
+}
+
+static int check_listen(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	return check_listen_value(k, *FIELD(cfg, k, char *), err, len);
+}
+
+static void print_string_key(const struct key *k, const struct config *cfg, FILE *f)
+{
+	print_string(f, *FIELD(cfg, k, char *) ?: "");
+}
+
+static void free_string(const struct key *k, struct config *cfg)
+{
+	free(*FIELD(cfg, k, char *));
+	*FIELD(cfg, k, char *) = NULL;
+}
+
+static const struct type t_path = { parse_path, check_path, print_string_key, free_string };
+static const struct type t_listen = { parse_listen, check_listen, print_string_key, free_string };
+
+/* --- numbers: plain, seconds, bytes --- */
+
+/* A decimal and an optional suffix multiplier; 0 or -EINVAL. */
+static int parse_scaled(const char *s, const char *suffixes, const __u64 *mults, __u64 *out)
+{
+	unsigned long long v;
+	const char *sfx;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		sfx = strchr(suffixes, *end);
+		if (!sfx || end[1] || v > ~0ULL / mults[sfx - suffixes])
+			return -EINVAL;
+		v *= mults[sfx - suffixes];
+	}
+	*out = v;
+	return 0;
+}
+
+static int check_range(const struct key *k, __u64 v, const char *what, char *err, size_t len)
+{
+	if (v < k->min || v > k->max)
+		return fail(err, len, "%s: %llu is not %s from %llu to %llu", k->name,
+			    (unsigned long long)v, what, (unsigned long long)k->min,
+			    (unsigned long long)k->max);
+	return 0;
+}
+
+static int parse_uint(const struct key *k, struct config *cfg, const char *s, char *err,
+		      size_t len)
+{
+	__u64 v;
+
+	if (parse_scaled(s, "", NULL, &v) || v < k->min || v > k->max)
+		return fail(err, len, "%s: '%s' is not a number from %llu to %llu", k->name, s,
+			    (unsigned long long)k->min, (unsigned long long)k->max);
+	*FIELD(cfg, k, unsigned int) = v;
+	return 0;
+}
+
+static int check_uint(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	return check_range(k, *FIELD(cfg, k, unsigned int), "a number", err, len);
+}
+
+static void print_uint(const struct key *k, const struct config *cfg, FILE *f)
+{
+	fprintf(f, "%u", *FIELD(cfg, k, unsigned int));
+}
+
+static int parse_seconds(const struct key *k, struct config *cfg, const char *s, char *err,
+			 size_t len)
+{
+	static const __u64 mults[] = { 1, 60, 3600 };
+	__u64 v;
+
+	if (parse_scaled(s, "smh", mults, &v) || v < k->min || v > k->max)
+		return fail(err, len,
+			    "%s: '%s' is not a duration from %llu to %llu seconds (N, Ns, Nm, Nh)",
+			    k->name, s, (unsigned long long)k->min, (unsigned long long)k->max);
+	*FIELD(cfg, k, unsigned int) = v;
+	return 0;
+}
+
+static int check_seconds(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	return check_range(k, *FIELD(cfg, k, unsigned int), "a duration in seconds", err, len);
+}
+
+static int parse_bytes(const struct key *k, struct config *cfg, const char *s, char *err,
+		       size_t len)
+{
+	static const __u64 mults[] = { KIB, KIB, MIB, MIB, GIB, GIB, TIB, TIB };
+	__u64 v;
+
+	if (parse_scaled(s, "kKmMgGtT", mults, &v) || v < k->min || v > k->max)
+		return fail(err, len, "%s: '%s' is not a byte count from %llu to %llu (K, M, G)",
+			    k->name, s, (unsigned long long)k->min, (unsigned long long)k->max);
+	*FIELD(cfg, k, __u64) = v;
+	return 0;
+}
+
+static int check_bytes(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	return check_range(k, *FIELD(cfg, k, __u64), "a byte count", err, len);
+}
+
+/* With the largest suffix that is exact, from M up: 524288 stays 524288, as Go writes it. */
+static void print_bytes(const struct key *k, const struct config *cfg, FILE *f)
+{
+	unsigned long long v = *FIELD(cfg, k, __u64);
+
+	if (v && !(v % GIB))
+		fprintf(f, "%lluG", v / GIB);
+	else if (v && !(v % MIB))
+		fprintf(f, "%lluM", v / MIB);
+	else
+		fprintf(f, "%llu", v);
+}
+
+static const struct type t_uint = { parse_uint, check_uint, print_uint, NULL };
+static const struct type t_seconds = { parse_seconds, check_seconds, print_uint, NULL };
+static const struct type t_bytes = { parse_bytes, check_bytes, print_bytes, NULL };
+
+/* --- booleans --- */
+
+static int parse_bool(const struct key *k, struct config *cfg, const char *s, char *err,
+		      size_t len)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+			*FIELD(cfg, k, bool) = !strcasecmp(s, yes[i]);
+			return 0;
+		}
+	}
+	return fail(err, len, "%s: '%s' is not yes or no (true, false, on, off, 1, 0)", k->name,
+		    s);
+}
+
+static int check_bool(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	return 0;
+}
+
+static void print_bool(const struct key *k, const struct config *cfg, FILE *f)
+{
+	fputs(*FIELD(cfg, k, bool) ? "yes" : "no", f);
+}
+
+static const struct type t_bool = { parse_bool, check_bool, print_bool, NULL };
+
+/* --- lists: labels and targets --- */
+
+static const char *const label_names[] = { "pid", "comm", "exe" };
+#define NR_LABELS 3
+
+/* Calls fn on each comma-separated item of s, blanks around it trimmed; stops on error. */
+static int for_each_item(const char *s, int (*fn)(const char *item, void *ctx), void *ctx)
+{
+	char *copy = strdup(s), *item, *next, *end;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (item = copy; item && !err; item = next) {
+		next = strchr(item, ',');
+		if (next)
+			*next++ = '\0';
+		item += strspn(item, " \t");
+		end = item + strlen(item);
+		while (end > item && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		err = fn(item, ctx);
+	}
+	free(copy);
+	return err;
+}
+
+struct list_ctx {
+	const struct key *k;
+	char *err;
+	size_t len;
+	unsigned int mask;			/* labels */
+	struct config_target *v;		/* targets */
+	unsigned int nr;
+};
+
+static int add_label(const char *item, void *p)
+{
+	struct list_ctx *c = p;
+	int i;
+
+	for (i = 0; i < NR_LABELS; i++) {
+		if (strcmp(item, label_names[i]))
+			continue;
+		if (c->mask & (1U << i))
+			return fail(c->err, c->len, "%s: '%s' given twice", c->k->name, item);
+		c->mask |= 1U << i;
+		return 0;
+	}
+	return fail(c->err, c->len, "%s: '%s' is not a label (pid, comm, exe; or none)",
+		    c->k->name, item);
+}
+
+static int parse_labels(const struct key *k, struct config *cfg, const char *s, char *err,
+			size_t len)
+{
+	struct list_ctx c = { .k = k, .err = err, .len = len };
+	int ret = 0;
+
+	if (*s && strcmp(s, "none"))
+		ret = for_each_item(s, add_label, &c);
+	if (!ret)
+		*FIELD(cfg, k, unsigned int) = c.mask;
+	return ret;
+}
+
+static int check_labels(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	unsigned int mask = *FIELD(cfg, k, unsigned int);
+
+	if (mask & ~((1U << NR_LABELS) - 1))
+		return fail(err, len, "%s: unknown labels in mask %#x", k->name, mask);
+	return 0;
+}
+
+static void print_labels(const struct key *k, const struct config *cfg, FILE *f)
+{
+	unsigned int mask = *FIELD(cfg, k, unsigned int);
+	const char *sep = "";
+	int i;
+
+	if (!mask)
+		fputs("none", f);
+	for (i = 0; i < NR_LABELS; i++) {
+		if (mask & (1U << i)) {
+			fprintf(f, "%s%s", sep, label_names[i]);
+			sep = ",";
+		}
+	}
+}
+
+static const struct type t_labels = { parse_labels, check_labels, print_labels, NULL };
+
+static const char *const target_kinds[] = { "pid", "cgroup", "exe", "comm" };
+
+/* The argument of a target of kind: NULL if fine, else why not. */
+static const char *target_problem(enum config_target_kind kind, const char *arg)
+{
+	unsigned long v;
+	char *end;
+
+	switch (kind) {
+	case CONFIG_TARGET_PID:
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (*arg < '0' || *arg > '9' || *end || errno || !v || v > PID_MAX)
+			return "not a process id";
+		return NULL;
+	case CONFIG_TARGET_CGROUP:
+	case CONFIG_TARGET_EXE:
+		return arg[0] == '/' ? NULL : "not an absolute path";
+	case CONFIG_TARGET_COMM:
+		if (!*arg || strlen(arg) >= CONFIG_COMM_LEN)
+			return "not a name of 1 to 15 characters";
+		return NULL;
+	}
+	return "unknown kind";
+}
+
+/* "/sys/fs/cgroup/a/b/" and "/a/b" are one cgroup: keep the path below the root. */
+static char *cgroup_path(const char *arg)
+{
+	size_t root = strlen(CGROUP_ROOT), n;
+
+	if (!strncmp(arg, CGROUP_ROOT, root) && (!arg[root] || arg[root] == '/'))
+		arg += root;
+	n = strlen(arg);
+	while (n > 1 && arg[n - 1] == '/')
+		n--;
+	return n ? strndup(arg, n) : strdup("/");
+}
+
+/* The kind "KIND:..." names, or -1. */
+static int target_kind(const char *item, const char *colon)
+{
+	size_t n = colon - item;
+	int kind;
+
+	for (kind = 0; colon && kind < 4; kind++)
+		if (strlen(target_kinds[kind]) == n && !strncmp(item, target_kinds[kind], n))
+			return kind;
+	return -1;
+}
+
+static int add_target(const char *item, void *p)
+{
+	struct list_ctx *c = p;
+	const char *colon = strchr(item, ':'), *why;
+	struct config_target *t = &c->v[c->nr];
+	int kind = target_kind(item, colon);
+
+	if (!*item)
+		return fail(c->err, c->len, "%s: empty target", c->k->name);
+	if (!strcmp(item, "all"))
+		return fail(c->err, c->len, "%s: 'all' cannot be combined with other targets",
+			    c->k->name);
+	if (kind < 0)
+		return fail(c->err, c->len, "%s: '%s' is not pid:N, cgroup:PATH, exe:PATH or "
+			    "comm:NAME", c->k->name, item);
+	why = target_problem(kind, colon + 1);
+	if (why)
+		return fail(c->err, c->len, "%s: '%s': %s", c->k->name, item, why);
+	t->kind = kind;
+	if (kind == CONFIG_TARGET_PID)
+		t->pid = strtoul(colon + 1, NULL, 10);
+	else if (!(t->arg = kind == CONFIG_TARGET_CGROUP ? cgroup_path(colon + 1) :
+							   strdup(colon + 1)))
+		return -ENOMEM;
+	c->nr++;
+	return 0;
+}
+
+static void free_targets_array(struct config_target *v, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		free(v[i].arg);
+	free(v);
+}
+
+static int parse_targets(const struct key *k, struct config *cfg, const char *s, char *err,
+			 size_t len)
+{
+	struct list_ctx c = { .k = k, .err = err, .len = len };
+	unsigned int n = 1;
+	const char *p;
+	int ret;
+
+	if (!strcmp(s, "all")) {
+		free_targets_array(cfg->targets, cfg->nr_targets);
+		cfg->targets = NULL;
+		cfg->nr_targets = 0;
+		return 0;
+	}
+	for (p = s; *p; p++)
+		n += *p == ',';
+	if (n > CONFIG_MAX_TARGETS)
+		return fail(err, len, "%s: more than %d targets", k->name, CONFIG_MAX_TARGETS);
+	c.v = calloc(n, sizeof(*c.v));
+	if (!c.v)
+		return -ENOMEM;
+	ret = for_each_item(s, add_target, &c);
+	if (ret) {
+		free_targets_array(c.v, c.nr);
+		return ret;
+	}
+	free_targets_array(cfg->targets, cfg->nr_targets);
+	cfg->targets = c.v;
+	cfg->nr_targets = c.nr;
+	return 0;
+}
+
+static int check_targets(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	const struct config_target *t;
+	char pid[16];
+	unsigned int i;
+
+	if (cfg->nr_targets > CONFIG_MAX_TARGETS || (cfg->nr_targets && !cfg->targets))
+		return fail(err, len, "%s: %u targets", k->name, cfg->nr_targets);
+	for (i = 0; i < cfg->nr_targets; i++) {
+		t = &cfg->targets[i];
+		snprintf(pid, sizeof(pid), "%d", t->pid);
+		if ((unsigned int)t->kind > CONFIG_TARGET_COMM ||
+		    (t->kind != CONFIG_TARGET_PID && !t->arg) ||
+		    target_problem(t->kind, t->kind == CONFIG_TARGET_PID ? pid : t->arg))
+			return fail(err, len, "%s: target %u is invalid", k->name, i + 1);
+	}
+	return 0;
+}
+
+static void print_targets(const struct key *k, const struct config *cfg, FILE *f)
+{
+	const struct config_target *t;
+	char *s = NULL;
+	size_t n = 0;
+	unsigned int i;
+	FILE *m;
+
+	if (!cfg->nr_targets) {
+		fputs("all", f);
+		return;
+	}
+	/* Built whole first: print_string() decides on quotes for the whole value. */
+	m = open_memstream(&s, &n);
+	if (!m)
+		return;
+	for (i = 0; i < cfg->nr_targets; i++) {
+		t = &cfg->targets[i];
+		fprintf(m, "%s%s:", i ? "," : "", target_kinds[t->kind]);
+		if (t->kind == CONFIG_TARGET_PID)
+			fprintf(m, "%d", t->pid);
+		else
+			fputs(t->arg, m);
+	}
+	if (!fclose(m))
+		print_string(f, s);
+	free(s);
+}
+
+static void free_targets(const struct key *k, struct config *cfg)
+{
+	free_targets_array(cfg->targets, cfg->nr_targets);
+	cfg->targets = NULL;
+	cfg->nr_targets = 0;
+}
+
+static const struct type t_targets = { parse_targets, check_targets, print_targets, free_targets };
+
+/* --- the keys --- */
+
+#define OFF(field) offsetof(struct config, field)
+
+static const struct key keys[] = {
+	{ "listen", &t_listen, OFF(listen), "127.0.0.1:6060", 0, 0,
+	  "Address of the HTTP endpoint (/debug/pprof/allocs, /debug/pprof/heap, /metrics): "
+	  "ADDR:PORT, [ADDR6]:PORT, or :PORT for every address. It serves profiles of every "
+	  "target process to whoever can connect: keep it on the loopback unless a firewall "
+	  "guards it." },
+	{ "export_dir", &t_path, OFF(export_dir), "/var/lib/allocscope/profiles", 0, 0,
+	  "Directory of the periodic profiles, <kind>-<UTC time>.pb.gz." },
+	{ "export_interval", &t_seconds, OFF(export_interval), "60", 0, 86400,
+	  "Seconds between two exported profiles (also 90s, 5m, 1h); 0 disables exports." },
+	{ "retention_count", &t_uint, OFF(retention_count), "60", 1, 1000000,
+	  "Exported profiles kept at most; the oldest go first." },
+	{ "retention_bytes", &t_bytes, OFF(retention_bytes), "256M", MIB, TIB,
+	  "Total size of the exported profiles kept at most (K, M, G suffixes)." },
+	{ "sample_rate", &t_bytes, OFF(sample_rate), "524288", 1, TIB,
+	  "Mean bytes allocated between two samples (K, M, G suffixes), like Go's "
+	  "MemProfileRate; 1 records every allocation." },
+	{ "targets", &t_targets, OFF(targets), "all", 0, 0,
+	  "Processes to profile: all, or a comma-separated list of pid:N, cgroup:PATH (cgroup v2, "
+	  "below /sys/fs/cgroup or relative to it), exe:PATH (the executable) and comm:NAME (the "
+	  "process name, 15 characters at most)." },
+	{ "alloc_only", &t_bool, OFF(alloc_only), "no", 0, 0,
+	  "Do not probe free() nor track live memory: cheaper, and profiles have only alloc_*." },
+	{ "live_max", &t_uint, OFF(live_max), "262144", 1, 1 << 26,
+	  "Sampled allocations tracked as live at once; beyond, they count in alloc_* only." },
+	{ "ringbuf_mb", &t_uint, OFF(ringbuf_mb), "16", 1, 1024,
+	  "Size of the kernel to user space buffer, MiB; samples that do not fit are dropped "
+	  "and counted." },
+	{ "max_processes", &t_uint, OFF(max_processes), "4096", 1, PID_MAX,
+	  "Processes tracked at once; beyond, new processes are not profiled (and counted)." },
+	{ "symbol_cache_mb", &t_uint, OFF(symbol_cache_mb), "256", 1, 65536,
+	  "Memory for symbol tables of the binaries and libraries seen, MiB." },
+	{ "labels", &t_labels, OFF(labels), "pid,comm,exe", 0, 0,
+	  "Labels on each sample: any of pid, comm, exe, or none. Without pid, the stacks of "
+	  "different processes add up." },
+	{ "watchdog", &t_bool, OFF(watchdog), "yes", 0, 0,
+	  "Ping systemd's watchdog when the unit sets WatchdogSec=." },
+};
+
+#define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* key with '-' as '_' too; NULL if unknown. */
+static const struct key *find_key(const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < NR_KEYS; i++) {
+		const char *k = keys[i].name;
+
+		for (j = 0; k[j]; j++)
+			if (name[j] != k[j] && !(name[j] == '-' && k[j] == '_'))
+				break;
+		if (!k[j] && !name[j])
+			return &keys[i];
+	}
+	return NULL;
+}
+
+/* Parses value into cfg; messages name the key as the user wrote it. */
+static int set_key(const struct key *k, const char *shown, struct config *cfg,
+		   const char *value, char *err, size_t len)
+{
+	struct key named = *k;
+
+	named.name = shown;
+	return k->type->parse(&named, cfg, value, err, len);
+}
+
+int config__defaults(struct config *cfg)
+{
+	size_t i;
+	int err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < NR_KEYS; i++) {
+		err = keys[i].type->parse(&keys[i], cfg, keys[i].def, NULL, 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void config__free(struct config *cfg)
+{
+	size_t i;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < NR_KEYS; i++)
+		if (keys[i].type->free)
+			keys[i].type->free(&keys[i], cfg);
+}
+
+int config__set(struct config *cfg, const char *key, const char *value, char *err,
+		size_t errlen)
+{
+	const struct key *k = find_key(key);
+
+	if (!k)
+		return fail(err, errlen, "%s: unknown key", key);
+	return set_key(k, key, cfg, value, err, errlen);
+}
+
+int config__validate(const struct config *cfg, char *err, size_t errlen)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < NR_KEYS; i++) {
+		ret = keys[i].type->check(&keys[i], cfg, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* --- the file --- */
+
+/* A quoted value at q (past the quote), unescaped in place. NULL or what is wrong. */
+static const char *unquote(char *q, char **value, char **rest)
+{
+	char *w;
+
+	for (w = *value = q; *q != '"'; q++) {
+		if (!*q)
+			return "unterminated quoted value";
+		if (*q == '\\' && (q[1] == '"' || q[1] == '\\'))
+			q++;
+		*w++ = *q;
+	}
+	*rest = q + 1;
+	*w = '\0';
+	return NULL;
+}
+
+/*
+ * Splits "key = value # comment" in place: *key NULL for a blank or comment line. Returns NULL
+ * or what is wrong with the line.
+ */
+static const char *split_line(char *line, char **key, char **value)
+{
+	char *p = line + strspn(line, " \t"), *q, *rest;
+	const char *why;
+
+	*key = NULL;
+	if (!*p || *p == '#')
+		return NULL;
+	q = p + strcspn(p, " \t=");
+	rest = q + strspn(q, " \t");
+	if (q == p || *rest != '=')
+		return "expected 'key = value'";
+	*q = '\0';
+	*key = p;
+	q = rest + 1;
+	q += strspn(q, " \t");
+	if (*q == '"') {
+		why = unquote(q + 1, value, &rest);
+		if (why)
+			return why;
+		rest += strspn(rest, " \t");
+		return *rest && *rest != '#' ? "unexpected text after the quoted value" : NULL;
+	}
+	/* A '#' starts a comment after a blank only: "comm:a#b" is a value. */
+	*value = q;
+	for (p = q; *p && !(*p == '#' && (p[-1] == ' ' || p[-1] == '\t')); p++)
+		;
+	while (p > q && (p[-1] == ' ' || p[-1] == '\t'))
+		p--;
+	*p = '\0';
+	return NULL;
+}
+
+static int parse_line(char *line, unsigned int *seen, unsigned int nr, struct config *cfg,
+		      char *msg, size_t len)
+{
+	const struct key *k;
+	char *key, *value;
+	const char *why = split_line(line, &key, &value);
+
+	if (why)
+		return fail(msg, len, "%s", why);
+	if (!key)
+		return 0;
+	k = find_key(key);
+	if (!k || strcmp(k->name, key))
+		return fail(msg, len, "unknown key '%s'", key);
+	if (seen[k - keys])
+		return fail(msg, len, "%s: set twice (first on line %u)", key, seen[k - keys]);
+	seen[k - keys] = nr;
+	return set_key(k, k->name, cfg, value, msg, len);
+}
+
+int config__parse(FILE *f, const char *name, struct config *cfg, char *err, size_t errlen)
+{
+	unsigned int seen[NR_KEYS] = { 0 }, nr = 0;
+	char *line = NULL, msg[512];
+	size_t cap = 0;
+	ssize_t n;
+	int ret = 0;
+
+	while (!ret && (n = getline(&line, &cap, f)) >= 0) {
+		nr++;
+		if (n && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (strlen(line) != (size_t)n)
+			ret = fail(msg, sizeof(msg), "NUL byte in line");
+		else
+			ret = parse_line(line, seen, nr, cfg, msg, sizeof(msg));
+		if (ret)
+			fail(err, errlen, "%s:%u: %s", name, nr,
+			     ret == -EINVAL ? msg : strerror(-ret));
+	}
+	free(line);
+	if (!ret && ferror(f)) {
+		fail(err, errlen, "%s: read error", name);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+int config__load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	int ret;
+
+	if (!f) {
+		ret = -errno;
+		fail(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = config__parse(f, path, cfg, err, errlen);
+	fclose(f);
+	return ret;
+}
+
+/* --- printing --- */
+
+/* help as "# " lines of at most about 78 columns. */
+static void print_comment(FILE *f, const char *help)
+{
+	const char *p = help, *brk;
+	int n;
+
+	while (*p) {
+		n = strlen(p);
+		if (n > 76) {
+			for (brk = p + 76; brk > p && *brk != ' '; brk--)
+				;
+			n = brk > p ? brk - p : 76;
+		}
+		fprintf(f, "# %.*s\n", n, p);
+		p += n;
+		p += strspn(p, " ");
+	}
+}
+
+void config__print(const struct config *cfg, FILE *f, bool help)
+{
+	size_t i;
+
+	for (i = 0; i < NR_KEYS; i++) {
+		if (help)
+			print_comment(f, keys[i].help);
+		fprintf(f, "%s = ", keys[i].name);
+		keys[i].type->print(&keys[i], cfg, f);
+		fputs(help && i + 1 < NR_KEYS ? "\n\n" : "\n", f);
+	}
+}
+
+const char *config__help(const char *key, const char **def)
+{
+	const struct key *k = find_key(key);
+
+	if (!k)
+		return NULL;
+	if (def)
+		*def = k->def;
+	return k->help;
+}
