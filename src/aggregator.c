@@ -512,6 +512,11 @@ __u64 agg__nr_procs(const struct agg *a)
 	return a->nr_procs;
 }
 
+__u64 agg__nr_live(const struct agg *a)
+{
+	return a->seqs.nr;
+}
+
 __u64 agg__nr_sites(const struct agg *a)
 {
 	return a->sites.nr;

@@ -92,6 +92,8 @@ void agg_snap__get(const struct agg_snap *snap, const struct agg_site *s, double
  */
 int agg__evict_exited(struct agg *a, __u64 min_exit_ns);
 __u64 agg__nr_procs(const struct agg *a);
+/* Sampled allocations tracked as live (awaiting their free). */
+__u64 agg__nr_live(const struct agg *a);
 __u64 agg__nr_sites(const struct agg *a);
 void agg__for_each_proc(struct agg *a, void (*fn)(struct agg_proc *, void *), void *ctx);
 

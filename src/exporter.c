@@ -264,13 +264,17 @@ static int site_labels(const struct export *x, const struct agg_site *s, struct 
 {
 	int n = 0;
 
+	unsigned int mask = x->o->label_mask ?: ~0U;
+
 	l[n++] = (struct pprof_label){ .key = "bytes", .num = (__s64)s->size };
 	if (!x->o->proc_labels)
 		return n;
 	snprintf(pid, 16, "%d", s->proc->pid);
-	l[n++] = (struct pprof_label){ .key = "pid", .str = pid };
-	l[n++] = (struct pprof_label){ .key = "comm", .str = s->proc->comm };
-	if (s->proc->exe)
+	if (mask & EXPORT_LABEL_PID)
+		l[n++] = (struct pprof_label){ .key = "pid", .str = pid };
+	if ((mask & EXPORT_LABEL_COMM) && s->proc->comm[0])
+		l[n++] = (struct pprof_label){ .key = "comm", .str = s->proc->comm };
+	if ((mask & EXPORT_LABEL_EXE) && s->proc->exe)
 		l[n++] = (struct pprof_label){ .key = "exe", .str = s->proc->exe };
 	return n;
 }

@@ -22,6 +22,12 @@ struct pprof;
 
 struct agg_snap;
 
+enum export_label {
+	EXPORT_LABEL_PID = 1 << 0,
+	EXPORT_LABEL_COMM = 1 << 1,
+	EXPORT_LABEL_EXE = 1 << 2,
+};
+
 enum export_values {
 	EXPORT_TOTAL,		/* alloc_* since the start, inuse_* now (Go's heap and allocs) */
 	EXPORT_INTERVAL,	/* alloc_* since agg__mark_exported(), inuse_* now (godeltaprof) */
@@ -35,6 +41,7 @@ struct export_opts {
 	bool alloc_only;		/* no inuse_* columns */
 	bool inuse_exited;		/* exited processes keep their inuse (leaks at exit) */
 	bool proc_labels;		/* pid, comm, exe labels on every sample */
+	unsigned int label_mask;	/* which of them: EXPORT_LABEL_*; 0 = all */
 	pid_t pid;			/* only this process; 0 = all */
 	const char *default_type;	/* default_sample_type, or NULL */
 	__s64 time_nanos;

@@ -11,6 +11,7 @@ static const char usage[] =
 	"usage: allocscope COMMAND [OPTIONS]\n"
 	"\n"
 	"  record     profile a process or a command, write a pprof heap profile\n"
+	"  daemon     profile every process continuously, export and serve profiles\n"
 	"  features   what this kernel supports, and which probes would be used\n"
 	"\n"
 	"  allocscope COMMAND --help    options of a command\n"
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "record"))
 		return cmd_record(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "daemon"))
+		return cmd_daemon(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "features") || !strcmp(argv[1], "--version") ||
 	    !strcmp(argv[1], "-V"))
 		return cmd_features(argc - 1, argv + 1);

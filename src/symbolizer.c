@@ -46,6 +46,11 @@ void symbolizer__free(struct symbolizer *s)
 	free(s);
 }
 
+void symbolizer__cache_stats(const struct symbolizer *s, struct elf_cache_stats *st)
+{
+	elf_cache__stats(s->cache, st);
+}
+
 /* Debug files of a process in another mount namespace are under its root. */
 static void pick_root(pid_t pid, char *root, size_t len)
 {

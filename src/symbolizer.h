@@ -35,8 +35,11 @@ struct sym_mapping {
 	bool has_lines;			/* its file has DWARF lines: addr_space__lines() works */
 };
 
+struct elf_cache_stats;
+
 struct symbolizer *symbolizer__new(size_t cache_bytes);
 void symbolizer__free(struct symbolizer *s);
+void symbolizer__cache_stats(const struct symbolizer *s, struct elf_cache_stats *st);
 
 /* Snapshot of pid's executable mappings, files opened now. */
 int symbolizer__snapshot(struct symbolizer *s, pid_t pid, struct addr_space **out);

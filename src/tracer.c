@@ -438,6 +438,23 @@ out:
 	free(v);
 }
 
+int tracer__purge_live(struct tracer *tr, bool (*gone)(pid_t tgid, void *ctx), void *ctx)
+{
+	int fd = bpf_map__fd(tr->skel->maps.live), n = 0;
+	struct as_live_key key, next, *prev = NULL;
+
+	/* Deleting the current key would restart the walk: delete one step late. */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (prev && gone(prev->tgid, ctx) && !bpf_map_delete_elem(fd, prev))
+			n++;
+		key = next;
+		prev = &key;
+	}
+	if (prev && gone(prev->tgid, ctx) && !bpf_map_delete_elem(fd, prev))
+		n++;
+	return n;
+}
+
 enum tracer_mode tracer__mode(const struct tracer *tr)
 {
 	return tr->mode;

@@ -67,6 +67,12 @@ enum tracer_mode tracer__mode(const struct tracer *tr);
 const char *tracer__mode_name(enum tracer_mode mode);
 int tracer__nr_links(const struct tracer *tr);
 
+/*
+ * Deletes the live map entries of processes for which gone() says so
+ * (they exited: their frees will never come). Returns how many went.
+ */
+int tracer__purge_live(struct tracer *tr, bool (*gone)(pid_t tgid, void *ctx), void *ctx);
+
 /* Which probe mechanisms this kernel supports (for `allocscope features`). */
 int tracer__probe_kernel(bool *sessions, bool *multi);
 

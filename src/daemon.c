@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * daemon.c - "allocscope daemon": continuous, system-wide allocation
+ * profiling. Every allocator object in use on the host (and in its
+ * containers) is probed once, by inode, for every process that maps it;
+ * processes that start later are picked up from exec events and periodic
+ * rescans. Every export interval it writes a rate profile (that interval's
+ * allocations) and a live-set profile; it serves both over HTTP the way
+ * Go's net/http/pprof does.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aggregator.h"
+#include "attach.h"
+#include "cli.h"
+#include "daemon.h"
+#include "exporter.h"
+#include "http.h"
+#include "log.h"
+#include "notify.h"
+#include "procfs.h"
+#include "symbolizer.h"
+#include "tracer.h"
+#include "unwinder.h"
+
+#define SCAN_INTERVAL_NS	(10ULL * 1000000000)	/* dlopen'ed allocators, missed execs */
+#define PLAN_DELAYS_MS		{ 50, 1000 }		/* after an exec: the loader has run */
+#define MAX_PENDING		4096
+
+static const char usage[] =
+	"usage: allocscope daemon [--config FILE] [--listen ADDR:PORT] [--export-dir DIR]\n"
+	"                         [--export-interval SECONDS] [--sample-rate BYTES]\n"
+	"                         [--targets SPEC] [--check-config] [-v]\n"
+	"\n"
+	"  --config FILE           configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	"  --listen ADDR:PORT      HTTP endpoint (default 127.0.0.1:6060)\n"
+	"  --export-dir DIR        where profiles are written every interval\n"
+	"  --export-interval SECS  0 disables periodic exports\n"
+	"  --sample-rate BYTES     mean bytes between samples (default 512K)\n"
+	"  --targets SPEC          all, or pid:N,cgroup:PATH,exe:PATH,comm:NAME\n"
+	"  --check-config          validate the configuration and exit\n"
+	"  -v, --verbose           more diagnostics\n"
+	"\n"
+	"Options override the configuration file (see allocscope.conf(5)).\n";
+
+__u64 daemon__now(void)
+{
+	return cli__now_ns();
+}
+
+__s64 daemon__wall(const struct daemon *d, __u64 mono_ns)
+{
+	return d->start_wall_ns + (mono_ns - d->start_ns);
+}
+
+/* --- configuration -------------------------------------------------- */
+
+struct override_opt {
+	const char *name;
+	const char *key;
+};
+
+static const struct override_opt overrides[] = {
+	{ "listen", "listen" },
+	{ "export-dir", "export_dir" },
+	{ "export-interval", "export_interval" },
+	{ "sample-rate", "sample_rate" },
+	{ "targets", "targets" },
+};
+
+/* Defaults, then the file, then the command line; validated. */
+static int load_config(struct daemon *d, struct config *cfg)
+{
+	char err[512] = "";
+	const char *path = d->config_path ? d->config_path : CONFIG_DEFAULT_PATH;
+	int i, rc;
+
+	rc = config__defaults(cfg);
+	if (!rc && (d->config_path || !access(path, F_OK)))
+		rc = config__load(path, cfg, err, sizeof(err));
+	for (i = 0; !rc && i < d->nr_overrides; i++) {
+		char *eq = strchr(d->overrides[i], '=');
+
+		*eq = '\0';
+		rc = config__set(cfg, d->overrides[i], eq + 1, err, sizeof(err));
+		*eq = '=';
+	}
+	if (!rc)
+		rc = config__validate(cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "allocscope: %s\n", err[0] ? err : strerror(-rc));
+		config__free(cfg);
+	}
+	return rc;
+}
+
+static void add_override(struct daemon *d, const char *key, const char *value)
+{
+	char **n = realloc(d->overrides, (d->nr_overrides + 1) * sizeof(*n));
+
+	if (!n || asprintf(&n[d->nr_overrides], "%s=%s", key, value) < 0) {
+		fprintf(stderr, "allocscope: out of memory\n");
+		exit(1);
+	}
+	d->overrides = n;
+	d->nr_overrides++;
+}
+
+/* Returns true for --check-config. */
+static bool parse_args(struct daemon *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'O' },
+		{ "export-dir", required_argument, NULL, 'O' },
+		{ "export-interval", required_argument, NULL, 'O' },
+		{ "sample-rate", required_argument, NULL, 'O' },
+		{ "targets", required_argument, NULL, 'O' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	bool check = false;
+	int c, idx;
+
+	while ((c = getopt_long(argc, argv, "vh", opts, &idx)) != -1) {
+		switch (c) {
+		case 'c': d->config_path = optarg; break;
+		case 'O': add_override(d, overrides[idx - 1].key, optarg); break;
+		case 'C': check = true; break;
+		case 'v': log_set_level(log_get_level() + 1); break;
+		case 'h': fputs(usage, stdout); exit(0);
+		default: cli__bad_usage("daemon: unknown option (see allocscope daemon --help)");
+		}
+	}
+	if (optind < argc)
+		cli__bad_usage("daemon: unexpected argument '%s'", argv[optind]);
+	return check;
+}
+
+/* --- which processes count -------------------------------------------- */
+
+static bool pid_links(const struct config *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_targets; i++)
+		if (cfg->targets[i].kind != CONFIG_TARGET_PID)
+			return false;
+	return cfg->nr_targets > 0;
+}
+
+/* The process's cgroup v2 path is arg or below it. */
+static bool in_cgroup(pid_t pid, const char *arg)
+{
+	char path[64], line[PATH_MAX + 8];
+	size_t len = strlen(arg);
+	bool in = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!in && fgets(line, sizeof(line), f)) {
+		char *cg = line + 3;
+
+		if (strncmp(line, "0::", 3))
+			continue;
+		cg[strcspn(cg, "\n")] = '\0';
+		in = !strncmp(cg, arg, len) && (cg[len] == '\0' || cg[len] == '/' || len == 1);
+	}
+	fclose(f);
+	return in;
+}
+
+static bool target_matches(const struct config_target *t, pid_t pid)
+{
+	char buf[PATH_MAX];
+
+	switch (t->kind) {
+	case CONFIG_TARGET_PID:
+		return t->pid == pid;
+	case CONFIG_TARGET_COMM:
+		return !procfs__comm(pid, buf, sizeof(buf)) && !strcmp(buf, t->arg);
+	case CONFIG_TARGET_EXE:
+		return !procfs__exe(pid, buf, sizeof(buf)) && !strcmp(buf, t->arg);
+	case CONFIG_TARGET_CGROUP:
+		return in_cgroup(pid, t->arg);
+	}
+	return false;
+}
+
+static bool is_target(const struct daemon *d, pid_t pid)
+{
+	unsigned int i;
+
+	if (!d->cfg.nr_targets)
+		return true;
+	for (i = 0; i < d->cfg.nr_targets; i++)
+		if (target_matches(&d->cfg.targets[i], pid))
+			return true;
+	return false;
+}
+
+/* --- finding allocators -------------------------------------------------- */
+
+struct seen_node {
+	struct hnode node;
+	__u64 dev, ino;
+};
+
+static bool seen_eq(const struct hnode *n, const void *key)
+{
+	const struct seen_node *s = hmap_entry(n, struct seen_node, node);
+	const __u64 *k = key;
+
+	return s->dev == k[0] && s->ino == k[1];
+}
+
+/* Records every object it is asked about: each is checked for malloc once. */
+static bool seen_cb(__u64 dev, __u64 ino, void *ctx)
+{
+	struct daemon *d = ctx;
+	__u64 key[2] = { dev, ino }, h = hash_mix(hash_u64(dev), ino);
+	struct seen_node *s;
+
+	if (hmap__find(&d->seen, h, seen_eq, key))
+		return true;
+	s = malloc(sizeof(*s));
+	if (s) {
+		s->dev = dev;
+		s->ino = ino;
+		if (hmap__add(&d->seen, &s->node, h))
+			free(s);
+	}
+	return false;
+}
+
+/* Probes the allocator objects pid maps that were never seen before. */
+static void discover(struct daemon *d, pid_t pid)
+{
+	bool per_pid = pid_links(&d->cfg);
+	struct probe_target *t;
+	int nr, i, err;
+
+	if (attach__discover(pid, seen_cb, d, &t, &nr))
+		return;
+	for (i = 0; i < nr; i++) {
+		/* by inode, for every process mapping it, unless targets are pids */
+		err = tracer__attach(d->tr, &t[i], per_pid ? pid : 0);
+		if (err) {
+			d->st.attach_errors++;
+			pr_warn("cannot probe %s: %s\n", t[i].display, strerror(-err));
+			continue;
+		}
+		d->nr_attached++;
+		pr_info("probing %s (%d allocation, %d free entry points)\n", t[i].display,
+			t[i].nr_allocs, t[i].nr_frees);
+	}
+	free(t);
+}
+
+/* A process exists: decide whether it counts, and probe what it maps. */
+static void consider(struct daemon *d, pid_t pid)
+{
+	bool target = is_target(d, pid);
+
+	if (pid == getpid())
+		return;
+	d->st.processes_seen++;
+	if (d->cfg.nr_targets && !pid_links(&d->cfg))
+		tracer__set_target(d->tr, pid, target);
+	if (target || !pid_links(&d->cfg))
+		discover(d, pid);
+}
+
+static void scan_all(struct daemon *d)
+{
+	struct dirent *de;
+	DIR *proc;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return;
+	while ((de = readdir(proc)))
+		if (isdigit((unsigned char)de->d_name[0]))
+			consider(d, atoi(de->d_name));
+	closedir(proc);
+	d->st.scans++;
+	d->next_scan_ns = daemon__now() + SCAN_INTERVAL_NS;
+}
+
+/* --- process lifecycle -------------------------------------------------- */
+
+static void plan_later(struct daemon *d, pid_t pid, int tries)
+{
+	static const int delays[] = PLAN_DELAYS_MS;
+	struct pending *n;
+
+	if (tries >= (int)(sizeof(delays) / sizeof(delays[0])) || d->nr_pending >= MAX_PENDING)
+		return;	/* the periodic scan still comes */
+	if (d->nr_pending == d->cap_pending) {
+		d->cap_pending = d->cap_pending ? d->cap_pending * 2 : 64;
+		n = realloc(d->pending, d->cap_pending * sizeof(*n));
+		if (!n)
+			return;
+		d->pending = n;
+	}
+	d->pending[d->nr_pending++] = (struct pending){
+		.pid = pid, .tries = tries,
+		.due_ns = daemon__now() + delays[tries] * 1000000ULL,
+	};
+}
+
+static void run_pending(struct daemon *d)
+{
+	__u64 now = daemon__now();
+	int i = 0;
+
+	while (i < d->nr_pending) {
+		struct pending p = d->pending[i];
+
+		if (p.due_ns > now) {
+			i++;
+			continue;
+		}
+		d->pending[i] = d->pending[--d->nr_pending];
+		if (!procfs__alive(p.pid))
+			continue;
+		consider(d, p.pid);
+		plan_later(d, p.pid, p.tries + 1);
+	}
+}
+
+static void on_exec(struct daemon *d, pid_t pid)
+{
+	agg__proc_exec(d->agg, pid, daemon__now());
+	/* a new image: its loader maps its libraries after this event */
+	plan_later(d, pid, 0);
+	if (d->cfg.nr_targets && !pid_links(&d->cfg))
+		tracer__set_target(d->tr, pid, is_target(d, pid));
+}
+
+static void on_proc_exit(struct daemon *d, pid_t pid)
+{
+	struct agg_proc *p;
+
+	if (!agg__has_proc(d->agg, pid))
+		return;
+	p = agg__proc(d->agg, pid);
+	p->exited = true;
+	p->exit_ns = daemon__now();
+	if (pid_links(&d->cfg))
+		tracer__detach_pid(d->tr, pid);
+}
+
+static int on_record(void *ctx, const void *data, size_t size)
+{
+	const struct as_proc_event *e = data;
+	struct daemon *d = ctx;
+
+	switch (ingest__record(&d->in, data, size)) {
+	case AS_EV_EXEC:
+		on_exec(d, e->tgid);
+		break;
+	case AS_EV_EXIT:
+		on_proc_exit(d, e->tgid);
+		break;
+	}
+	return 0;
+}
+
+void daemon__drain(struct daemon *d)
+{
+	tracer__consume(d->tr);
+}
+
+/* --- periodic exports ----------------------------------------------------- */
+
+static enum export_err classify(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT ? EXPORT_ERR_NOSPC : EXPORT_ERR_WRITE;
+}
+
+/* Logged once per kind of failure, until an export succeeds again. */
+static void export_failed(struct daemon *d, enum export_err kind, const char *what, int err)
+{
+	d->st.export_errors[kind]++;
+	if (d->export_errno == err)
+		return;
+	d->export_errno = err;
+	pr_err("cannot export to %s: %s (retrying every interval)\n", what, strerror(-err));
+}
+
+static int make_dirs(const char *dir)
+{
+	char path[PATH_MAX], *p;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(path, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+static void profile_opts(struct daemon *d, struct export_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->period = d->cfg.sample_rate;
+	o->alloc_only = d->cfg.alloc_only;
+	/* config_label and export_label share their bits */
+	o->proc_labels = d->cfg.labels != 0;
+	o->label_mask = d->cfg.labels;
+}
+
+static int export_one(struct daemon *d, const char *kind, const struct export_opts *o, __u64 now)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = exporter__dir_path(d->cfg.export_dir, kind, daemon__wall(d, now), path, sizeof(path));
+	err = err ?: exporter__write(d->agg, o, path);
+	if (err)
+		export_failed(d, classify(err), path, err);
+	return err;
+}
+
+/* The interval's rate profile and the live set now, then housekeeping. */
+static void export_interval(struct daemon *d)
+{
+	__u64 now = daemon__now();
+	struct export_opts o;
+	int err;
+
+	daemon__drain(d);
+	err = make_dirs(d->cfg.export_dir);
+	if (err) {
+		export_failed(d, EXPORT_ERR_MKDIR, d->cfg.export_dir, err);
+		goto next;
+	}
+	profile_opts(d, &o);
+	o.values = EXPORT_INTERVAL;
+	o.default_type = "alloc_space";
+	o.time_nanos = daemon__wall(d, d->last_export_ns);
+	o.duration_nanos = now - d->last_export_ns;
+	err = export_one(d, "allocs", &o, now);
+	profile_opts(d, &o);
+	o.values = EXPORT_TOTAL;
+	o.time_nanos = daemon__wall(d, now);
+	err = err ?: export_one(d, "heap", &o, now);
+	if (!err) {
+		d->st.exports++;
+		d->export_errno = 0;
+		agg__mark_exported(d->agg);
+		d->last_export_ns = now;
+		if (exporter__retain(d->cfg.export_dir, d->cfg.retention_count,
+				     d->cfg.retention_bytes) < 0)
+			d->st.export_errors[EXPORT_ERR_RETAIN]++;
+	}
+next:
+	d->next_export_ns = now + d->cfg.export_interval * 1000000000ULL;
+}
+
+/* --- housekeeping ---------------------------------------------------------- */
+
+static bool tgid_gone(pid_t tgid, void *ctx)
+{
+	return !procfs__alive(tgid);
+}
+
+/*
+ * After an export: processes gone for a whole interval and exported since
+ * leave the aggregator, and their sampled pointers the live map (their
+ * frees will never come). Bounds the daemon's memory on a busy host.
+ */
+static void housekeep(struct daemon *d)
+{
+	__u64 interval = (d->cfg.export_interval ?: 60) * 1000000000ULL;
+
+	d->st.evicted += agg__evict_exited(d->agg, daemon__now() - interval);
+	d->st.live_purged += tracer__purge_live(d->tr, tgid_gone, d);
+}
+
+/* --- signals and reload ------------------------------------------------- */
+
+static int setup_signals(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sigfd < 0 || d->epfd < 0)
+		return -errno;
+	ev.data.fd = d->sigfd;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev))
+		return -errno;
+	ev.data.fd = tracer__fd(d->tr);
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) ? -errno : 0;
+}
+
+/* What a running daemon can change; the rest waits for a restart. */
+static void apply_config(struct daemon *d, struct config *cfg)
+{
+	if (cfg->alloc_only != d->cfg.alloc_only || cfg->live_max != d->cfg.live_max ||
+	    cfg->ringbuf_mb != d->cfg.ringbuf_mb || cfg->symbol_cache_mb != d->cfg.symbol_cache_mb)
+		pr_warn("reload: alloc_only, live_max, ringbuf_mb and symbol_cache_mb take effect at restart\n");
+	cfg->alloc_only = d->cfg.alloc_only;
+	cfg->live_max = d->cfg.live_max;
+	cfg->ringbuf_mb = d->cfg.ringbuf_mb;
+	cfg->symbol_cache_mb = d->cfg.symbol_cache_mb;
+	tracer__set_rate(d->tr, cfg->sample_rate);
+	tracer__set_filter(d->tr, cfg->nr_targets && !pid_links(cfg));
+	d->in.max_procs = cfg->max_processes;
+	if (cfg->export_interval != d->cfg.export_interval)
+		d->next_export_ns = daemon__now() + cfg->export_interval * 1000000000ULL;
+	config__free(&d->cfg);
+	d->cfg = *cfg;
+}
+
+/* SIGHUP: the configuration again; collected data stays. */
+static void reload(struct daemon *d)
+{
+	struct config cfg;
+	char *old_listen;
+	int err;
+
+	notify__reloading();
+	if (load_config(d, &cfg)) {
+		pr_err("reload failed: keeping the running configuration\n");
+		notify__send("READY=1\nSTATUS=reload failed, running configuration kept");
+		return;
+	}
+	old_listen = strdup(d->cfg.listen);
+	apply_config(d, &cfg);
+	if (old_listen && strcmp(old_listen, d->cfg.listen)) {
+		err = serve__setup(d);
+		if (err)
+			pr_err("cannot listen on %s: %s\n", d->cfg.listen, strerror(-err));
+	}
+	free(old_listen);
+	d->st.reloads++;
+	scan_all(d);	/* targets may have changed */
+	notify__send("READY=1\nSTATUS=reloaded");
+}
+
+static void read_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(d);
+		else
+			d->stop = true;
+	}
+}
+
+/* --- the loop --------------------------------------------------------------- */
+
+static int ms_until(__u64 when, __u64 now, int cur)
+{
+	__u64 ms;
+
+	if (!when)
+		return cur;
+	ms = when > now ? (when - now + 999999) / 1000000 : 0;
+	return cur < 0 || ms < (__u64)cur ? (int)ms : cur;
+}
+
+static int next_timeout(struct daemon *d)
+{
+	__u64 now = daemon__now();
+	int t = 100;	/* the ring buffer is polled, not woken per sample */
+	int i;
+
+	t = ms_until(d->cfg.export_interval ? d->next_export_ns : 0, now, t);
+	t = ms_until(d->next_scan_ns, now, t);
+	t = ms_until(d->next_watchdog_ns, now, t);
+	for (i = 0; i < d->nr_pending; i++)
+		t = ms_until(d->pending[i].due_ns, now, t);
+	if (d->http) {
+		i = http__timeout_ms(d->http);
+		t = i >= 0 && i < t ? i : t;
+	}
+	return t;
+}
+
+static void run_timers(struct daemon *d)
+{
+	__u64 now = daemon__now();
+
+	if (d->nr_pending)
+		run_pending(d);
+	if (now >= d->next_scan_ns)
+		scan_all(d);
+	if (d->cfg.export_interval && now >= d->next_export_ns) {
+		export_interval(d);
+		housekeep(d);
+	}
+	if (d->next_watchdog_ns && now >= d->next_watchdog_ns) {
+		notify__send("WATCHDOG=1");
+		d->next_watchdog_ns = now + notify__watchdog_usec() * 1000 / 2;
+	}
+	serve__run_deltas(d);
+}
+
+static void run(struct daemon *d)
+{
+	struct epoll_event evs[8];
+	int n, i;
+
+	while (!d->stop) {
+		n = epoll_wait(d->epfd, evs, 8, next_timeout(d));
+		for (i = 0; i < n; i++)
+			if (evs[i].data.fd == d->sigfd)
+				read_signals(d);
+		daemon__drain(d);
+		if (d->http)
+			http__run(d->http);
+		run_timers(d);
+	}
+}
+
+/* --- start and stop ---------------------------------------------------------- */
+
+static int start_tracer(struct daemon *d)
+{
+	struct tracer_opts to = { 0 };
+	const char *why;
+	int err;
+
+	to.sample_rate = d->cfg.sample_rate;
+	to.alloc_only = d->cfg.alloc_only;
+	to.live_max = d->cfg.live_max;
+	to.ringbuf_bytes = d->cfg.ringbuf_mb << 20;
+	to.stack_bytes = d->cfg.sample_rate > 1 ? AS_DEFAULT_STACK_COPY : 0;
+	to.proc_events = true;
+	to.filter_tgids = d->cfg.nr_targets && !pid_links(&d->cfg);
+	to.max_targets = d->cfg.max_processes;
+	err = tracer__new(&to, on_record, d, &d->tr, &why);
+	if (err)
+		pr_err("%s\n", why ? why : strerror(-err));
+	return err;
+}
+
+static int setup(struct daemon *d)
+{
+	int err;
+
+	d->start_ns = daemon__now();
+	d->start_wall_ns = cli__wall_ns();
+	d->last_export_ns = d->start_ns;
+	d->next_export_ns = d->start_ns + d->cfg.export_interval * 1000000000ULL;
+	err = start_tracer(d);
+	if (err)
+		return err;
+	d->agg = agg__new();
+	d->sym = symbolizer__new((size_t)d->cfg.symbol_cache_mb << 20);
+	d->in.unw = d->cfg.sample_rate > 1 ? unwinder__new() : NULL;
+	if (!d->agg || !d->sym || (d->cfg.sample_rate > 1 && !d->in.unw))
+		return -ENOMEM;
+	d->in.agg = d->agg;
+	d->in.sym = d->sym;
+	d->in.alloc_only = d->cfg.alloc_only;
+	d->in.max_procs = d->cfg.max_processes;
+	err = setup_signals(d);
+	if (!err) {
+		err = serve__setup(d);
+		if (err)
+			pr_err("cannot listen on %s: %s\n", d->cfg.listen, strerror(-err));
+	}
+	return err;
+}
+
+static void ready(struct daemon *d)
+{
+	__u64 wd = d->cfg.watchdog ? notify__watchdog_usec() : 0;
+
+	if (wd)
+		d->next_watchdog_ns = daemon__now() + wd * 1000 / 2;
+	notify__sendf("READY=1\nSTATUS=probing %llu allocator objects, serving %s",
+		      (unsigned long long)d->nr_attached, d->cfg.listen);
+	pr_info("ready: %llu allocator objects probed, listening on %s\n",
+		(unsigned long long)d->nr_attached, d->cfg.listen);
+}
+
+static void free_seen(struct hnode *n, void *ctx)
+{
+	free(hmap_entry(n, struct seen_node, node));
+}
+
+static void teardown(struct daemon *d)
+{
+	int i;
+
+	serve__cancel_deltas(d);
+	http__free(d->http);
+	tracer__free(d->tr);
+	unwinder__free(d->in.unw);
+	agg__free(d->agg);
+	symbolizer__free(d->sym);
+	hmap__each(&d->seen, free_seen, NULL);
+	hmap__release(&d->seen);
+	free(d->pending);
+	for (i = 0; i < d->nr_overrides; i++)
+		free(d->overrides[i]);
+	free(d->overrides);
+	config__free(&d->cfg);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+}
+
+int cmd_daemon(int argc, char **argv)
+{
+	struct daemon d = { .sigfd = -1, .epfd = -1 };
+	bool check;
+	int err;
+
+	check = parse_args(&d, argc, argv);
+	if (load_config(&d, &d.cfg))
+		return 1;
+	if (check) {
+		printf("%s: configuration OK\n", d.config_path ?: CONFIG_DEFAULT_PATH);
+		config__free(&d.cfg);
+		return 0;
+	}
+	err = setup(&d);
+	if (!err) {
+		scan_all(&d);
+		ready(&d);
+		run(&d);
+		notify__send("STOPPING=1");
+		if (d.cfg.export_interval)
+			export_interval(&d);	/* a final one: nothing collected is lost */
+	}
+	teardown(&d);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * daemon.h - the continuous profiler's state, shared by its event loop
+ * (daemon.c) and its HTTP handlers (serve.c).
+ *
+ * One thread owns everything: the ring buffer, the HTTP server and the
+ * timers all run from one epoll loop, so nothing here needs a lock.
+ */
+#ifndef AS_DAEMON_H
+#define AS_DAEMON_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "allocscope.h"
+#include "config.h"
+#include "hmap.h"
+#include "ingest.h"
+
+struct agg_snap;
+struct http;
+struct http_request;
+struct symbolizer;
+struct tracer;
+
+/* A ?seconds=N request: answered with what changed since its snapshot. */
+struct delta {
+	struct delta *next;
+	struct http_request *req;	/* NULL once the client went away */
+	struct agg_snap *snap;
+	__u64 start_ns, due_ns;
+	pid_t pid;
+	bool heap;
+};
+
+/* A process that exec'ed: its mappings are read again a little later. */
+struct pending {
+	pid_t pid;
+	__u64 due_ns;
+	int tries;
+};
+
+enum export_err {
+	EXPORT_ERR_MKDIR,
+	EXPORT_ERR_WRITE,
+	EXPORT_ERR_NOSPC,
+	EXPORT_ERR_RETAIN,
+	EXPORT_ERR_MAX,
+};
+
+struct daemon_stats {
+	__u64 exports;
+	__u64 export_errors[EXPORT_ERR_MAX];
+	__u64 scans;
+	__u64 attach_errors;
+	__u64 processes_seen;
+	__u64 evicted;
+	__u64 live_purged;
+	__u64 reloads;
+};
+
+struct daemon {
+	struct config cfg;
+	const char *config_path;	/* NULL: the default, if it exists */
+	char **overrides;		/* "key=value" from the command line */
+	int nr_overrides;
+	struct tracer *tr;
+	struct agg *agg;
+	struct symbolizer *sym;
+	struct ingest in;
+	struct http *http;
+	int epfd, sigfd;
+	bool stop;
+	__u64 start_ns, start_wall_ns;
+	__u64 last_export_ns, next_export_ns, next_scan_ns, next_watchdog_ns;
+	struct hmap seen;		/* objects checked for malloc, by (dev, ino) */
+	__u64 nr_attached;		/* of them, probed */
+	struct pending *pending;
+	int nr_pending, cap_pending;
+	struct delta *deltas;
+	struct daemon_stats st;
+	int export_errno;		/* last export failure logged, to log once */
+};
+
+__u64 daemon__now(void);
+/* Wall clock for profile timestamps, derived from the monotonic one. */
+__s64 daemon__wall(const struct daemon *d, __u64 mono_ns);
+/* Drains the ring buffer: profiles served are up to date. */
+void daemon__drain(struct daemon *d);
+
+/* serve.c: the HTTP endpoint. */
+int serve__setup(struct daemon *d);
+/* Answers the ?seconds=N requests that are due; returns ms to the next one, or -1. */
+int serve__run_deltas(struct daemon *d);
+void serve__cancel_deltas(struct daemon *d);
+
+#endif /* AS_DAEMON_H */

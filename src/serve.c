@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * serve.c - the daemon's HTTP endpoint, shaped like Go's net/http/pprof:
+ *
+ *   /debug/pprof/allocs   alloc_* since the daemon started, inuse_* now;
+ *                         pprof shows alloc_space by default
+ *   /debug/pprof/heap     the same data; pprof shows inuse_space
+ *   ?seconds=N            what changed over the next N seconds (a delta,
+ *                         inuse_* too, as Go does), duration_nanos set
+ *   ?pid=N                one process
+ *   /metrics              Prometheus text: samples, drops by reason, ...
+ *
+ * Alloc values only grow for a given (labels, stack) while the daemon
+ * runs: Alloy and Pyroscope compute their deltas from them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aggregator.h"
+#include "daemon.h"
+#include "elffile.h"
+#include "exporter.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "pprof.h"
+#include "symbolizer.h"
+#include "tracer.h"
+#include "unwinder.h"
+
+#define MAX_SECONDS	3600
+
+struct route {
+	struct daemon *d;
+	bool heap;
+};
+
+static struct route routes[2];
+
+/* Profiles are written through a memfd: the pprof writer streams to an fd. */
+static int respond_profile(struct http_request *req, struct pprof *pp, const char *name)
+{
+	char disp[64];
+	struct stat st;
+	void *buf;
+	int fd, err;
+
+	fd = memfd_create("profile", MFD_CLOEXEC);
+	if (fd < 0)
+		return http__respond_error(req, 500, "cannot build the profile: %s",
+					   strerror(errno));
+	err = pprof__write(pp, fd);
+	if (!err && fstat(fd, &st))
+		err = -errno;
+	buf = err ? MAP_FAILED : mmap(NULL, st.st_size ?: 1, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (buf == MAP_FAILED)
+		return http__respond_error(req, 500, "cannot build the profile: %s",
+					   strerror(err ? -err : errno));
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", name);
+	err = http__respond(req, 200, "application/octet-stream", buf, st.st_size,
+			    "Content-Disposition", disp, "X-Content-Type-Options", "nosniff", NULL);
+	munmap(buf, st.st_size ?: 1);
+	return err;
+}
+
+static void base_opts(struct daemon *d, struct export_opts *o, bool heap, pid_t pid)
+{
+	memset(o, 0, sizeof(*o));
+	o->period = d->cfg.sample_rate;
+	o->alloc_only = d->cfg.alloc_only;
+	o->proc_labels = d->cfg.labels != 0;
+	o->label_mask = d->cfg.labels;
+	o->pid = pid;
+	o->default_type = heap ? NULL : "alloc_space";
+}
+
+static int serve_profile(struct http_request *req, struct export_opts *o, const char *name,
+			 struct daemon *d)
+{
+	struct pprof *pp;
+	int err;
+
+	err = exporter__build(d->agg, o, &pp);
+	if (err)
+		return http__respond_error(req, 500, "cannot build the profile: %s",
+					   strerror(-err));
+	err = respond_profile(req, pp, name);
+	pprof__free(pp);
+	return err;
+}
+
+/* A positive integer parameter: 0 if absent, -1 if invalid. */
+static long positive(const char *v)
+{
+	char *end;
+	long n;
+
+	if (!v)
+		return 0;
+	n = strtol(v, &end, 10);
+	return *v && !*end && n > 0 ? n : -1;
+}
+
+/* The client went away: release the request now; the snapshot goes when due. */
+static void delta_gone(struct http_request *req, void *ctx)
+{
+	http__drop(req);
+	((struct delta *)ctx)->req = NULL;
+}
+
+static int hold_delta(struct route *rt, struct http_request *req, long seconds, pid_t pid)
+{
+	struct daemon *d = rt->d;
+	struct delta *dl = calloc(1, sizeof(*dl));
+	int err;
+
+	if (!dl)
+		return http__respond_error(req, 500, "out of memory");
+	dl->snap = agg__snapshot(d->agg);
+	if (!dl->snap) {
+		free(dl);
+		return http__respond_error(req, 500, "out of memory");
+	}
+	dl->req = req;
+	dl->pid = pid;
+	dl->heap = rt->heap;
+	dl->start_ns = daemon__now();
+	dl->due_ns = dl->start_ns + seconds * 1000000000ULL;
+	err = http__suspend(req, delta_gone, dl);
+	if (err) {
+		agg_snap__free(d->agg, dl->snap);
+		free(dl);
+		return http__respond_error(req, 500, "cannot hold the request: %s", strerror(-err));
+	}
+	dl->next = d->deltas;
+	d->deltas = dl;
+	return 0;
+}
+
+static int profile_handler(struct http_request *req, void *ctx)
+{
+	struct route *rt = ctx;
+	const char *debug = http_request__query(req, "debug");
+	long seconds = positive(http_request__query(req, "seconds"));
+	long pid = positive(http_request__query(req, "pid"));
+	struct export_opts o;
+
+	if (seconds < 0)
+		return http__respond_error(req, 400,
+					   "invalid value for \"seconds\" - must be a positive integer");
+	if (pid < 0)
+		return http__respond_error(req, 400,
+					   "invalid value for \"pid\" - must be a positive integer");
+	if (seconds && debug && strcmp(debug, "0"))
+		return http__respond_error(req, 400, "seconds and debug params are incompatible");
+	if (debug && strcmp(debug, "0"))
+		return http__respond_error(req, 400,
+					   "debug=%s is not supported: allocscope serves binary profiles only",
+					   debug);
+	if (seconds > MAX_SECONDS)
+		return http__respond_error(req, 400, "seconds exceeds the maximum of %d",
+					   MAX_SECONDS);
+	daemon__drain(rt->d);
+	if (seconds)
+		return hold_delta(rt, req, seconds, pid);
+	base_opts(rt->d, &o, rt->heap, pid);
+	o.values = EXPORT_TOTAL;
+	o.time_nanos = daemon__wall(rt->d, daemon__now());
+	return serve_profile(req, &o, rt->heap ? "heap" : "allocs", rt->d);
+}
+
+static void finish_delta(struct daemon *d, struct delta *dl)
+{
+	__u64 now = daemon__now();
+	struct export_opts o;
+
+	if (!dl->req)
+		return;
+	base_opts(d, &o, dl->heap, dl->pid);
+	o.values = EXPORT_SINCE;
+	o.since = dl->snap;
+	o.time_nanos = daemon__wall(d, now);
+	o.duration_nanos = now - dl->start_ns;
+	serve_profile(dl->req, &o, dl->heap ? "heap-delta" : "allocs-delta", d);
+}
+
+int serve__run_deltas(struct daemon *d)
+{
+	struct delta **pp = &d->deltas, *dl;
+	__u64 now = daemon__now();
+	bool drained = false;
+
+	while ((dl = *pp)) {
+		if (dl->due_ns > now && dl->req) {
+			pp = &dl->next;
+			continue;
+		}
+		if (!drained && dl->req) {
+			daemon__drain(d);
+			drained = true;
+		}
+		finish_delta(d, dl);
+		*pp = dl->next;
+		agg_snap__free(d->agg, dl->snap);
+		free(dl);
+	}
+	return 0;
+}
+
+void serve__cancel_deltas(struct daemon *d)
+{
+	struct delta *dl;
+
+	while ((dl = d->deltas)) {
+		d->deltas = dl->next;
+		if (dl->req)
+			http__respond_error(dl->req, 503, "allocscope is stopping");
+		agg_snap__free(d->agg, dl->snap);
+		free(dl);
+	}
+}
+
+static int index_handler(struct http_request *req, void *ctx)
+{
+	static const char page[] =
+		"<html><head><title>allocscope</title></head><body>\n"
+		"<h1>allocscope</h1>\n"
+		"<p>Sampled allocation profiles of this host, in Go's heap profile format.</p>\n"
+		"<ul>\n"
+		"<li><a href=\"allocs\">allocs</a>: what was allocated since the start "
+		"(go tool pprof shows alloc_space)</li>\n"
+		"<li><a href=\"heap\">heap</a>: the same, shown as what is held now "
+		"(inuse_space)</li>\n"
+		"<li><a href=\"allocs?seconds=30\">allocs?seconds=30</a>: a delta over 30 s</li>\n"
+		"<li><a href=\"/metrics\">/metrics</a>: allocscope's own metrics</li>\n"
+		"</ul></body></html>\n";
+
+	return http__respond(req, 200, "text/html; charset=utf-8", page, sizeof(page) - 1,
+			     "X-Content-Type-Options", "nosniff", NULL);
+}
+
+/* --- /metrics --------------------------------------------------------------- */
+
+static void metric_drops(struct metrics *m, const struct daemon *d, const __u64 *st)
+{
+	static const struct {
+		const char *reason;
+		int stat;
+	} kernel[] = {
+		{ "ringbuf_full", AS_STAT_DROP_RINGBUF },
+		{ "ringbuf_full_free", AS_STAT_DROP_FREE_RINGBUF },
+		{ "ringbuf_full_proc_event", AS_STAT_DROP_PROC_RINGBUF },
+		{ "no_thread_state", AS_STAT_DROP_NO_TSTATE },
+		{ "live_map_full", AS_STAT_DROP_LIVE_FULL },
+		{ "targets_map_full", AS_STAT_DROP_TARGETS_FULL },
+	};
+	size_t i;
+
+	metrics__family(m, "allocscope_dropped_total", METRICS_COUNTER,
+			"Samples, frees and events lost or not tracked, by reason.");
+	for (i = 0; i < sizeof(kernel) / sizeof(kernel[0]); i++)
+		metrics__sample(m, (double)st[kernel[i].stat], "reason", kernel[i].reason, NULL);
+	metrics__sample(m, (double)d->in.dropped_procs, "reason", "max_processes", NULL);
+	metrics__sample(m, (double)d->in.errors, "reason", "out_of_memory", NULL);
+}
+
+static void metric_exports(struct metrics *m, const struct daemon *d)
+{
+	static const char *const reasons[EXPORT_ERR_MAX] = {
+		[EXPORT_ERR_MKDIR] = "mkdir", [EXPORT_ERR_WRITE] = "write",
+		[EXPORT_ERR_NOSPC] = "no_space", [EXPORT_ERR_RETAIN] = "retention",
+	};
+	int i;
+
+	metrics__counter(m, "allocscope_exports_total", "Interval exports written.",
+			 (double)d->st.exports);
+	metrics__family(m, "allocscope_export_errors_total", METRICS_COUNTER,
+			"Failed interval exports, by reason.");
+	for (i = 0; i < EXPORT_ERR_MAX; i++)
+		metrics__sample(m, (double)d->st.export_errors[i], "reason", reasons[i], NULL);
+}
+
+static void count_request(const char *path, unsigned int status, __u64 count, void *ctx)
+{
+	char code[8];
+
+	snprintf(code, sizeof(code), "%u", status);
+	metrics__sample(ctx, (double)count, "path", path, "code", code, NULL);
+}
+
+/* CPU seconds and resident memory of this process, as Prometheus' process_* metrics. */
+static void metric_self(struct metrics *m)
+{
+	unsigned long utime = 0, stime = 0;
+	long rss = 0, ticks = sysconf(_SC_CLK_TCK);
+	char buf[1024], *p;
+	FILE *f;
+
+	f = fopen("/proc/self/stat", "re");
+	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+		   &stime) == 2)
+		metrics__counter(m, "process_cpu_seconds_total", "CPU time used by allocscope.",
+				 (double)(utime + stime) / ticks);
+	if (f)
+		fclose(f);
+	f = fopen("/proc/self/statm", "re");
+	if (f && fscanf(f, "%*d %ld", &rss) == 1)
+		metrics__gauge(m, "process_resident_memory_bytes", "Resident memory of allocscope.",
+			       (double)rss * sysconf(_SC_PAGESIZE));
+	if (f)
+		fclose(f);
+}
+
+static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
+{
+	struct elf_cache_stats ec;
+
+	metrics__build_info(m, AS_VERSION, AS_GIT_REV);
+	metrics__family(m, "allocscope_probes_info", METRICS_GAUGE,
+			"The probe mechanism in use: uprobe-session or uprobe+uretprobe.");
+	metrics__sample(m, 1, "mechanism", tracer__mode_name(tracer__mode(d->tr)), NULL);
+	metrics__counter(m, "allocscope_samples_total", "Sampled allocations received.",
+			 (double)st[AS_STAT_SAMPLES]);
+	metrics__counter(m, "allocscope_frees_total", "Frees of sampled pointers received.",
+			 (double)st[AS_STAT_FREES]);
+	metrics__gauge(m, "allocscope_sample_rate_bytes", "Mean bytes between samples.",
+		       (double)d->cfg.sample_rate);
+	metrics__gauge(m, "allocscope_live_samples",
+		       "Sampled allocations tracked as live (live map entries in use).",
+		       (double)agg__nr_live(d->agg));
+	metrics__gauge(m, "allocscope_live_map_capacity", "Live map entries.",
+		       (double)d->cfg.live_max);
+	metrics__gauge(m, "allocscope_processes", "Processes with samples in memory.",
+		       (double)agg__nr_procs(d->agg));
+	metrics__gauge(m, "allocscope_sites", "(process, stack, size) sites in memory.",
+		       (double)agg__nr_sites(d->agg));
+	metrics__gauge(m, "allocscope_attached_objects",
+		       "Allocator objects (executables, libraries) probed.",
+		       (double)d->nr_attached);
+	metrics__counter(m, "allocscope_attach_errors_total", "Objects that could not be probed.",
+			 (double)d->st.attach_errors);
+	metrics__counter(m, "allocscope_scans_total", "Scans of every process.",
+			 (double)d->st.scans);
+	metrics__counter(m, "allocscope_reloads_total", "Configuration reloads.",
+			 (double)d->st.reloads);
+	metrics__counter(m, "allocscope_evicted_processes_total",
+			 "Exited processes dropped from memory after their export.",
+			 (double)d->st.evicted);
+	symbolizer__cache_stats(d->sym, &ec);
+	metrics__gauge(m, "allocscope_symbol_cache_bytes", "Memory of cached ELF files.",
+		       (double)ec.bytes);
+	metrics__counter(m, "allocscope_symbol_cache_evictions_total", "ELF files evicted.",
+			 (double)ec.evictions);
+}
+
+static int metrics_handler(struct http_request *req, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct metrics *m = metrics__new();
+	__u64 st[AS_STAT_MAX];
+	const char *out;
+	size_t len;
+	int err;
+
+	if (!m)
+		return http__respond_error(req, 500, "out of memory");
+	daemon__drain(d);
+	tracer__stats(d->tr, st);
+	metric_core(m, d, st);
+	metric_drops(m, d, st);
+	metric_exports(m, d);
+	metrics__family(m, "allocscope_http_requests_total", METRICS_COUNTER,
+			"HTTP requests served, by path and status.");
+	http__for_each_count(d->http, count_request, m);
+	metric_self(m);
+	err = metrics__output(m, &out, &len);
+	err = err ?: http__respond(req, 200, METRICS_CONTENT_TYPE, out, len, NULL);
+	metrics__free(m);
+	return err;
+}
+
+int serve__setup(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct http *h;
+	int err;
+
+	err = http__new(d->cfg.listen, NULL, &h);
+	if (err)
+		return err;
+	routes[0] = (struct route){ .d = d, .heap = false };
+	routes[1] = (struct route){ .d = d, .heap = true };
+	err = http__route(h, "/debug/pprof/allocs", profile_handler, &routes[0]);
+	err = err ?: http__route(h, "/debug/pprof/heap", profile_handler, &routes[1]);
+	err = err ?: http__route(h, "/debug/pprof/", index_handler, d);
+	err = err ?: http__route(h, "/metrics", metrics_handler, d);
+	ev.data.fd = http__fd(h);
+	if (!err && epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		err = -errno;
+	if (err) {
+		http__free(h);
+		return err;
+	}
+	if (d->http) {
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, http__fd(d->http), NULL);
+		http__free(d->http);
+	}
+	d->http = h;
+	return 0;
+}
