@@ -367,20 +367,26 @@ static void mark_site(const struct agg_site *s, void *ctx)
 	((struct agg_site *)s)->w_alloc_base = s->w_alloc;
 }
 
-void agg__mark_exported(struct agg *a)
+void agg__mark_exited_exported(struct agg *a)
 {
 	struct proc_node *p;
 
-	agg__for_each_site(a, mark_site, NULL);
 	for (p = a->all; p; p = p->all_next)
 		if (p->p.exited || p->p.replaced)
 			p->p.exported = true;
+}
+
+void agg__mark_exported(struct agg *a)
+{
+	agg__for_each_site(a, mark_site, NULL);
+	agg__mark_exited_exported(a);
 }
 
 struct snap_node {
 	struct hnode node;
 	const struct agg_site *site;
 	double w_alloc, live;
+	bool gone;
 };
 
 struct agg_snap {
@@ -402,6 +408,7 @@ static void snap_site(const struct agg_site *s, void *ctx)
 	n->site = s;
 	n->w_alloc = s->w_alloc;
 	n->live = agg_site__live(s);
+	n->gone = s->proc->exited || s->proc->replaced;
 	if (hmap__add(&snap->sites, &n->node, hash_u64((__u64)(unsigned long)s)))
 		free(n);
 }
@@ -433,17 +440,19 @@ void agg_snap__free(struct agg *a, struct agg_snap *snap)
 }
 
 void agg_snap__get(const struct agg_snap *snap, const struct agg_site *s, double *w_alloc,
-		   double *live)
+		   double *live, bool *gone)
 {
 	struct hnode *n = hmap__find(&snap->sites, hash_u64((__u64)(unsigned long)s), snap_eq, s);
 	struct snap_node *sn;
 
 	*w_alloc = *live = 0;
+	*gone = false;
 	if (!n)
 		return;
 	sn = hmap_entry(n, struct snap_node, node);
 	*w_alloc = sn->w_alloc;
 	*live = sn->live;
+	*gone = sn->gone;
 }
 
 /* Samples still tracked for sites that are about to go. */

@@ -30,6 +30,7 @@ struct agg_proc {
 	bool exported;			/* in an interval export since it exited */
 	__u64 nr_samples;
 	__u64 exit_ns;			/* when it was seen gone (CLOCK_MONOTONIC) */
+	__u64 refresh_ns;		/* when its mappings were last read */
 	void *priv;			/* for the exporter */
 };
 
@@ -69,8 +70,13 @@ double agg_site__live(const struct agg_site *s);
 
 void agg__for_each_site(struct agg *a, void (*fn)(const struct agg_site *, void *), void *ctx);
 
-/* Interval exports: alloc since the last call is w_alloc - w_alloc_base. */
+/*
+ * Interval exports: alloc since the last call is w_alloc - w_alloc_base;
+ * processes gone by now count as exported.
+ */
 void agg__mark_exported(struct agg *a);
+/* Without exports: processes gone by now may be evicted. */
+void agg__mark_exited_exported(struct agg *a);
 
 /*
  * A snapshot of every site's totals, for "what happened since": a delta
@@ -80,9 +86,12 @@ void agg__mark_exported(struct agg *a);
 struct agg_snap;
 struct agg_snap *agg__snapshot(struct agg *a);
 void agg_snap__free(struct agg *a, struct agg_snap *snap);
-/* The site's totals when snap was taken (zeros if it did not exist yet). */
+/*
+ * The site's totals when snap was taken (zeros if it did not exist yet),
+ * and whether its process was gone by then.
+ */
 void agg_snap__get(const struct agg_snap *snap, const struct agg_site *s, double *w_alloc,
-		   double *live);
+		   double *live, bool *gone);
 
 /*
  * Drops processes that exited before min_exit_ns and were exported since,

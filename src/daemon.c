@@ -40,6 +40,8 @@
 #define SCAN_INTERVAL_NS	(10ULL * 1000000000)	/* dlopen'ed allocators, missed execs */
 #define PLAN_DELAYS_MS		{ 50, 1000 }		/* after an exec: the loader has run */
 #define MAX_PENDING		4096
+#define EXITED_KEEP_NS		(120ULL * 1000000000)	/* exited processes stay served */
+#define HOUSEKEEP_NS		(30ULL * 1000000000)
 
 static const char usage[] =
 	"usage: allocscope daemon [--config FILE] [--listen ADDR:PORT] [--export-dir DIR]\n"
@@ -490,16 +492,24 @@ static bool tgid_gone(pid_t tgid, void *ctx)
 }
 
 /*
- * After an export: processes gone for a whole interval and exported since
- * leave the aggregator, and their sampled pointers the live map (their
- * frees will never come). Bounds the daemon's memory on a busy host.
+ * Processes gone for a while leave the aggregator (once an export carried
+ * them, when exports are on), and their sampled pointers the live map
+ * (their frees will never come): this bounds the daemon's memory on a
+ * busy host. "A while" is long enough for scrapers of the endpoint to see
+ * them too: two export intervals, and at least EXITED_KEEP_NS.
  */
 static void housekeep(struct daemon *d)
 {
-	__u64 interval = (d->cfg.export_interval ?: 60) * 1000000000ULL;
+	__u64 keep = 2ULL * d->cfg.export_interval * 1000000000ULL, now = daemon__now();
 
-	d->st.evicted += agg__evict_exited(d->agg, daemon__now() - interval);
+	if (keep < EXITED_KEEP_NS)
+		keep = EXITED_KEEP_NS;
+	if (!d->cfg.export_interval)
+		agg__mark_exited_exported(d->agg);
+	if (now > keep)
+		d->st.evicted += agg__evict_exited(d->agg, now - keep);
 	d->st.live_purged += tracer__purge_live(d->tr, tgid_gone, d);
+	d->next_housekeep_ns = now + HOUSEKEEP_NS;
 }
 
 /* --- signals and reload ------------------------------------------------- */
@@ -604,6 +614,7 @@ static int next_timeout(struct daemon *d)
 
 	t = ms_until(d->cfg.export_interval ? d->next_export_ns : 0, now, t);
 	t = ms_until(d->next_scan_ns, now, t);
+	t = ms_until(d->next_housekeep_ns, now, t);
 	t = ms_until(d->next_watchdog_ns, now, t);
 	for (i = 0; i < d->nr_pending; i++)
 		t = ms_until(d->pending[i].due_ns, now, t);
@@ -622,10 +633,10 @@ static void run_timers(struct daemon *d)
 		run_pending(d);
 	if (now >= d->next_scan_ns)
 		scan_all(d);
-	if (d->cfg.export_interval && now >= d->next_export_ns) {
+	if (d->cfg.export_interval && now >= d->next_export_ns)
 		export_interval(d);
+	if (now >= d->next_housekeep_ns)
 		housekeep(d);
-	}
 	if (d->next_watchdog_ns && now >= d->next_watchdog_ns) {
 		notify__send("WATCHDOG=1");
 		d->next_watchdog_ns = now + notify__watchdog_usec() * 1000 / 2;
@@ -680,6 +691,7 @@ static int setup(struct daemon *d)
 	d->start_wall_ns = cli__wall_ns();
 	d->last_export_ns = d->start_ns;
 	d->next_export_ns = d->start_ns + d->cfg.export_interval * 1000000000ULL;
+	d->next_housekeep_ns = d->start_ns + HOUSEKEEP_NS;
 	err = start_tracer(d);
 	if (err)
 		return err;
@@ -707,10 +719,10 @@ static void ready(struct daemon *d)
 
 	if (wd)
 		d->next_watchdog_ns = daemon__now() + wd * 1000 / 2;
-	notify__sendf("READY=1\nSTATUS=probing %llu allocator objects, serving %s",
-		      (unsigned long long)d->nr_attached, d->cfg.listen);
-	pr_info("ready: %llu allocator objects probed, listening on %s\n",
-		(unsigned long long)d->nr_attached, d->cfg.listen);
+	notify__sendf("READY=1\nSTATUS=probing %llu allocator objects, serving %s (port %u)",
+		      (unsigned long long)d->nr_attached, d->cfg.listen, http__port(d->http));
+	pr_info("ready: %llu allocator objects probed, listening on %s (port %u)\n",
+		(unsigned long long)d->nr_attached, d->cfg.listen, http__port(d->http));
 }
 
 static void free_seen(struct hnode *n, void *ctx)

@@ -72,7 +72,7 @@ struct daemon {
 	int epfd, sigfd;
 	bool stop;
 	__u64 start_ns, start_wall_ns;
-	__u64 last_export_ns, next_export_ns, next_scan_ns, next_watchdog_ns;
+	__u64 last_export_ns, next_export_ns, next_scan_ns, next_watchdog_ns, next_housekeep_ns;
 	struct hmap seen;		/* objects checked for malloc, by (dev, ino) */
 	__u64 nr_attached;		/* of them, probed */
 	struct pending *pending;

@@ -243,13 +243,16 @@ static struct loc_node *location(struct export *x, struct agg_proc *p, __u64 add
 static void site_values(const struct export *x, const struct agg_site *s, __s64 v[4])
 {
 	double alloc = s->w_alloc, live = agg_site__live(s), alloc0, live0;
+	bool gone0;
 
 	if ((s->proc->exited || s->proc->replaced) && !x->o->inuse_exited)
 		live = 0;
 	if (x->o->values == EXPORT_INTERVAL) {
 		alloc -= s->w_alloc_base;
 	} else if (x->o->values == EXPORT_SINCE) {
-		agg_snap__get(x->o->since, s, &alloc0, &live0);
+		agg_snap__get(x->o->since, s, &alloc0, &live0, &gone0);
+		if (gone0 && !x->o->inuse_exited)
+			live0 = 0;	/* the same rule as for now */
 		alloc -= alloc0;
 		live -= live0;	/* a net change: may be negative, as in Go */
 	}

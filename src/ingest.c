@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "aggregator.h"
+#include "cli.h"
 #include "allocscope.h"
 #include "ingest.h"
 #include "procfs.h"
 #include "symbolizer.h"
 #include "unwinder.h"
+
+#define REFRESH_NS	1000000000ULL
 
 void ingest__snapshot(struct ingest *in, struct agg_proc *p)
 {
@@ -23,13 +26,28 @@ void ingest__snapshot(struct ingest *in, struct agg_proc *p)
 		p->exe = strdup(exe);
 }
 
-/* An address outside every known mapping: a library loaded since. */
-static void refresh_if_unknown(struct agg_proc *p, __u64 pc)
+/*
+ * A frame outside every known mapping: a library loaded since (dlopen).
+ * Re-read the mappings now, while the process lives, so that the stack is
+ * named the same in every later profile; at most once a second, since a
+ * frame-pointer walk through code without frame pointers also yields
+ * addresses that are in no mapping at all.
+ */
+static void refresh_if_unknown(struct agg_proc *p, const __u64 *pcs, __u32 nr)
 {
+	__u64 now = cli__now_ns();
 	struct sym_frame f;
+	__u32 i;
 
-	if (!p->exited && addr_space__lookup(p->as, pc, &f) == -ENOENT)
-		addr_space__refresh(p->as);
+	if (p->exited || now - p->refresh_ns < REFRESH_NS)
+		return;
+	for (i = 0; i < nr; i++) {
+		if (addr_space__lookup(p->as, pcs[i] - !!i, &f) == -ENOENT) {
+			addr_space__refresh(p->as);
+			p->refresh_ns = now;
+			return;
+		}
+	}
 }
 
 static struct agg_proc *sample_proc(struct ingest *in, __u32 tgid)
@@ -111,8 +129,6 @@ static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size
 		return;
 	if (!p->as)
 		ingest__snapshot(in, p);
-	else
-		refresh_if_unknown(p, e->ips[0]);
 	if ((e->fn & AS_EVF_STACK) && in->unw && p->as) {
 		n = unwind(in, p, e, size, pcs);
 		if (n) {
@@ -120,6 +136,8 @@ static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size
 			nr = n;
 		}
 	}
+	if (p->as)
+		refresh_if_unknown(p, stack, nr);
 	if (agg__add_alloc(in->agg, p, stack, nr, e->fn & AS_EVF_MASK, e->alloc_ip, e->size,
 			   e->rate, e->seq, tracked))
 		in->errors++;

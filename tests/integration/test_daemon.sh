@@ -1,0 +1,351 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# allocscope daemon: started on a temporary config and port, with workload
+# processes whose allocation sites are known exactly (tests/workloads/
+# sites.c): one started before the daemon, others after it, all exiting
+# before the first export. Exact mode (--sample-rate 1) makes per-site
+# counts exact; a reload to a sampled rate checks the estimates' bounds.
+SUITE=daemon
+. "$(dirname "$0")/../lib/lib.sh"
+
+SITES=$WORKLOADS/sites
+INTERVAL=2
+D=$(case_dir main)
+
+# start_daemon DIR [OPTIONS]: sets DPID, NPID and PORT; READY=1 awaited.
+start_daemon() {
+	local dir=$1 i
+	shift
+	"$WORKLOADS/notify_listen" "$dir/notify" > "$dir/notify.log" &
+	NPID=$!
+	wait_for "$dir/notify" 5
+	NOTIFY_SOCKET=$dir/notify "$ALLOCSCOPE" daemon -v --config "$dir/conf" "$@" \
+		> "$dir/log" 2>&1 &
+	DPID=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^READY=1' "$dir/notify.log" && break
+		kill -0 $DPID 2> /dev/null || break
+		sleep 0.1
+	done
+	PORT=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$dir/log" | head -1)
+}
+
+stop_daemon() {
+	kill -TERM $DPID 2> /dev/null
+	wait $DPID
+	local rc=$?
+	kill $NPID 2> /dev/null
+	wait $NPID 2> /dev/null
+	return $rc
+}
+
+url() { echo "http://127.0.0.1:$PORT$1"; }
+
+# fetch PATH FILE: the body into FILE; prints the status code.
+fetch() { curl -s -o "$2" -w '%{http_code}' "$(url "$1")"; }
+
+# The daemon's alloc columns for a process equal its truth; its inuse is 0
+# once it exited (its memory went with it).
+exact_alloc() {
+	local name=$1 truth=$2 prof=$3 pid=$4
+	cut -f1-4 "$truth" | sort > "$D/$name.want"
+	site_totals "$prof" "pid=$pid" > "$D/$name.got"
+	if ! compare_exact "$D/$name.want" <(cut -f1-4 "$D/$name.got") > "$D/$name.diff"; then
+		fail "$name" "alloc columns differ from the truth:" "$(cat "$D/$name.diff")"
+	elif awk -F'\t' '$5 != 0 || $6 != 0 { exit 1 }' "$D/$name.got"; then
+		pass "$name"
+	else
+		fail "$name" "an exited process still has inuse:" "$(cat "$D/$name.got")"
+	fi
+}
+
+cat > "$D/conf" <<EOF
+# test configuration
+listen = 127.0.0.1:0
+export_dir = $D/export
+export_interval = $INTERVAL
+sample_rate = 1
+EOF
+
+# A process already running (blocked) before the daemon starts.
+mkfifo "$D/go"
+"$SITES" --truth "$D/early.truth" --wait-fd 3 3< "$D/go" &
+EARLY=$!
+exec 5> "$D/go"
+
+start_daemon "$D"
+if [ -z "$PORT" ] || ! kill -0 $DPID 2> /dev/null; then
+	fail ready_notify "daemon did not start:" "$(tail -5 "$D/log")"
+	exit 0
+fi
+# READY=1 promises probes attached and the listener bound
+if grep -q '^READY=1' "$D/notify.log" && [ "$(fetch /metrics "$D/m0")" = 200 ]; then
+	pass ready_notify
+else
+	fail ready_notify "no READY=1 or no listener: $(cat "$D/notify.log")"
+fi
+
+echo go >&5
+exec 5>&-
+wait $EARLY
+"$SITES" --truth "$D/late.truth" &
+LATE=$!
+wait $LATE
+sleep 0.5
+
+# Both exited before the first export: the export carries them, symbolized.
+test_exited_in_export() {
+	local f
+	wait_for "$D/export" 10
+	for ((i = 0; i < 60; i++)); do
+		f=$(ls "$D"/export/allocs-*.pb.gz 2> /dev/null | head -1)
+		[ -n "$f" ] && break
+		sleep 0.1
+	done
+	[ -n "$f" ] || { fail exited_in_export "no export after $INTERVAL s"; return; }
+	if site_totals "$f" "pid=$LATE" | grep -q '^site_leak' &&
+		site_totals "$f" "pid=$EARLY" | grep -q '^site_leak'; then
+		pass exited_in_export
+	else
+		fail exited_in_export "first export lacks the exited processes' sites"
+	fi
+}
+test_exited_in_export
+
+test_exports_each_interval() {
+	local a h f err
+	sleep $((INTERVAL * 2))
+	a=$(ls "$D"/export/allocs-*.pb.gz | wc -l)
+	h=$(ls "$D"/export/heap-*.pb.gz | wc -l)
+	[ "$a" -ge 2 ] && [ "$h" -ge 2 ] ||
+		{ fail exports_each_interval "$a rate and $h live-set profiles"; return; }
+	for f in "$D"/export/*.pb.gz; do
+		if ! err=$(pprof_check_clean "$f"); then
+			fail exports_each_interval "$f: $err"
+			return
+		fi
+	done
+	# names sort by time; the rate profiles cover their interval
+	[ "$(ls "$D"/export | sort | tr '\n' ' ')" = "$(ls -tr "$D"/export | sort | tr '\n' ' ')" ] &&
+		pprof_header "$(ls "$D"/export/allocs-*.pb.gz | tail -1)" | grep -q '^duration_set=1' ||
+		{ fail exports_each_interval "names or durations wrong"; return; }
+	pass exports_each_interval
+}
+test_exports_each_interval
+
+[ "$(fetch /debug/pprof/allocs "$D/allocs1.pb.gz")" = 200 ] || fail allocs_fetch "status not 200"
+exact_alloc late_process_exact "$D/late.truth" "$D/allocs1.pb.gz" $LATE
+exact_alloc early_process_exact "$D/early.truth" "$D/allocs1.pb.gz" $EARLY
+
+test_labels() {
+	local l
+	l=$(pprof_samples "$D/allocs1.pb.gz" | awk -F'\t' -v p="pid=$LATE" \
+		'index($2, p) && $3 ~ /^site_leak/ { print $2; exit }')
+	if [[ $l == *"comm=sites"* && $l == *"exe=$SITES"* ]]; then
+		pass labels
+	else
+		fail labels "labels of the late process: $l"
+	fi
+}
+test_labels
+
+test_pid_filter() {
+	local f=$D/pid.pb.gz others
+	fetch "/debug/pprof/heap?pid=$LATE" "$f" > /dev/null
+	others=$(pprof_samples "$f" | grep -v "pid=$LATE" | wc -l)
+	site_totals "$f" | grep -q '^site_leak' && [ "$others" -eq 0 ] ||
+		{ fail pid_filter "?pid=$LATE: $others samples of other processes"; return; }
+	pass pid_filter
+}
+test_pid_filter
+
+test_fetch_by_url() {
+	local out
+	out=$(HOME=$TMPROOT go tool pprof -top -sample_index=alloc_space \
+		"$(url /debug/pprof/allocs)" 2>&1)
+	if grep -q 'Type: alloc_space' <<< "$out" && grep -q 'site_realloc' <<< "$out"; then
+		pass fetch_by_url
+	else
+		fail fetch_by_url "$out"
+	fi
+}
+test_fetch_by_url
+
+# ?seconds=N: only what happens during the window, with its duration.
+test_delta() {
+	local f=$D/delta.pb.gz code pid
+	fetch "/debug/pprof/allocs?seconds=3" "$f" > "$D/delta.code" &
+	local c=$!
+	sleep 1
+	"$SITES" --truth "$D/delta.truth" &
+	pid=$!
+	wait $pid
+	wait $c
+	code=$(cat "$D/delta.code")
+	[ "$code" = 200 ] || { fail delta_seconds "status $code"; return; }
+	pprof_header "$f" | grep -q '^duration=3' ||
+		{ fail delta_seconds "duration: $(pprof_header "$f" | grep duration)"; return; }
+	if site_totals "$f" "pid=$LATE" | grep -q .; then
+		fail delta_seconds "the delta holds a process from before its window"
+		return
+	fi
+	# alloc columns exact; inuse is a net change: the process freed all but its leak,
+	# then exited, so its inuse change is 0
+	exact_alloc delta_seconds "$D/delta.truth" "$f" $pid
+}
+test_delta
+
+# alloc values never decrease for a given (labels, stack) while the daemon runs.
+# Unnamed frames become "?": pprof's reader merges a file's mappings across
+# processes and keeps one process's address for a location.
+keyed() {
+	pprof_samples "$1" | awk -F'\t' -v OFS='\t' '{ gsub(/0x[0-9a-f]+/, "?", $3); print }'
+}
+
+test_cumulative() {
+	local a=$D/cum1.pb.gz b=$D/cum2.pb.gz
+	fetch /debug/pprof/allocs "$a" > /dev/null
+	"$SITES" 0.1 --truth "$D/cum.truth"
+	fetch /debug/pprof/allocs "$b" > /dev/null
+	if awk -F'\t' 'FNR == NR { k = $2 "|" $3; split($1, v, " "); ao[k] += v[1]; as[k] += v[2]; next }
+		{ k = $2 "|" $3; split($1, v, " "); bo[k] += v[1]; bs[k] += v[2] }
+		END { for (k in ao) if (!(k in bo) || bo[k] < ao[k] || bs[k] < as[k]) {
+			print "decreased: " k; bad = 1 }
+			exit bad }' <(keyed "$a") <(keyed "$b") > "$D/cum.diff"; then
+		pass cumulative_never_decreases
+	else
+		fail cumulative_never_decreases "$(head -5 "$D/cum.diff")"
+	fi
+}
+test_cumulative
+
+test_metrics() {
+	local m=$D/metrics ct bad
+	ct=$(curl -s -o "$m" -w '%{content_type}' "$(url /metrics)")
+	[[ $ct == "text/plain; version=0.0.4"* ]] || { fail metrics "content type $ct"; return; }
+	# every line: a comment, or name{labels} value
+	bad=$(grep -vE '^(# (HELP|TYPE) [a-z_:][a-z0-9_:]* .*|[a-z_:][a-z0-9_:]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+)$' "$m")
+	[ -z "$bad" ] || { fail metrics "unparsable lines:" "$bad"; return; }
+	awk '$1 == "allocscope_samples_total" && $2 > 0 { s = 1 }
+		/^allocscope_dropped_total\{reason="ringbuf_full"\}/ { d = 1 }
+		/^allocscope_probes_info\{mechanism="uprobe-session"\} 1/ { p = 1 }
+		/^process_resident_memory_bytes / { r = 1 }
+		END { exit !(s && d && p && r) }' "$m" ||
+		{ fail metrics "missing metrics in:" "$(head -40 "$m")"; return; }
+	pass metrics
+}
+test_metrics
+
+# Go's handlers' errors: 400 with a text/plain body and X-Go-Pprof: 1
+test_bad_requests() {
+	local q code hdr
+	for q in "seconds=abc" "seconds=-2" "pid=x" "debug=1"; do
+		code=$(curl -s -D "$D/h" -o "$D/body" -w '%{http_code}' "$(url "/debug/pprof/allocs?$q")")
+		hdr=$(tr -d '\r' < "$D/h")
+		if [ "$code" != 400 ] || ! grep -qi '^x-go-pprof: 1' <<< "$hdr" ||
+			! grep -qi '^content-type: text/plain' <<< "$hdr"; then
+			fail bad_requests "?$q: $code" "$hdr"
+			return
+		fi
+		if [[ $q == seconds=* ]] && ! grep -qx 'invalid value for "seconds" - must be a positive integer' "$D/body"; then
+			fail bad_requests "?$q: body $(cat "$D/body")"
+			return
+		fi
+	done
+	[ "$(fetch /debug/pprof/nope "$D/x")" = 404 ] &&
+		[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$(url /debug/pprof/heap)")" = 405 ] ||
+		{ fail bad_requests "unknown path or method not refused"; return; }
+	pass bad_requests
+}
+test_bad_requests
+
+# SIGHUP: a new sample rate, the data collected so far kept.
+test_reload() {
+	local before after
+	site_totals "$D/allocs1.pb.gz" "pid=$LATE" > "$D/before"
+	sed -i 's/^sample_rate = 1$/sample_rate = 4096/' "$D/conf"
+	kill -HUP $DPID
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'STATUS=reloaded' "$D/notify.log" && break
+		sleep 0.1
+	done
+	fetch /metrics "$D/m1" > /dev/null
+	grep -q '^allocscope_sample_rate_bytes 4096$' "$D/m1" ||
+		{ fail reload_keeps_data "sample rate not applied"; return; }
+	fetch /debug/pprof/allocs "$D/allocs2.pb.gz" > /dev/null
+	site_totals "$D/allocs2.pb.gz" "pid=$LATE" > "$D/after"
+	compare_exact "$D/before" "$D/after" > "$D/reload.diff" ||
+		{ fail reload_keeps_data "data changed:" "$(cat "$D/reload.diff")"; return; }
+	pass reload_keeps_data
+}
+test_reload
+
+# Now sampled at 4096: each site's estimate within its sampling bound.
+test_sampled() {
+	local pid got
+	"$SITES" --truth "$D/sampled.truth" &
+	pid=$!
+	wait $pid
+	fetch /debug/pprof/allocs "$D/allocs3.pb.gz" > /dev/null
+	cut -f1-4 "$D/sampled.truth" | awk -F'\t' '{ print $0 "\t0\t0" }' > "$D/sampled.want"
+	site_totals "$D/allocs3.pb.gz" "pid=$pid" > "$D/sampled.got"
+	if got=$(compare_sampled "$D/sampled.want" "$D/sampled.got" 4096 alloc); then
+		pass sampled_estimates
+	else
+		fail sampled_estimates "$got"
+	fi
+}
+test_sampled
+
+test_sigterm() {
+	local n0 n1 rc
+	n0=$(ls "$D"/export/allocs-*.pb.gz | wc -l)
+	stop_daemon
+	rc=$?
+	n1=$(ls "$D"/export/allocs-*.pb.gz | wc -l)
+	[ $rc -eq 0 ] && [ "$n1" -gt "$n0" ] && grep -q '^STOPPING=1' "$D/notify.log" ||
+		{ fail sigterm_final_export "rc $rc, exports $n0 -> $n1"; return; }
+	pass sigterm_final_export
+}
+test_sigterm
+
+# --targets comm:NAME: other processes are not counted.
+test_targets() {
+	local t=$(case_dir targets) pid f
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\n' > "$t/conf"
+	start_daemon "$t" --targets comm:sites
+	[ -n "$PORT" ] || { fail targets "daemon did not start: $(tail -3 "$t/log")"; return; }
+	"$SITES" 0.2 --truth "$t/truth" &
+	pid=$!
+	wait $pid
+	"$WORKLOADS/churn" 20000 > /dev/null
+	f=$t/p.pb.gz
+	curl -s -o "$f" "$(url /debug/pprof/allocs)"
+	stop_daemon
+	if pprof_samples "$f" | grep -v 'comm=sites' | grep -q .; then
+		fail targets "samples of other processes: $(pprof_samples "$f" | grep -v 'comm=sites' | head -3)"
+	elif ! site_totals "$f" "pid=$pid" | grep -q '^site_leak'; then
+		fail targets "the target was not profiled"
+	else
+		pass targets
+	fi
+}
+test_targets
+
+test_check_config() {
+	local t=$(case_dir check_config) out rc
+	printf 'listen = 127.0.0.1:7777\nsample_rate = 64K\n' > "$t/good"
+	out=$("$ALLOCSCOPE" daemon --check-config --config "$t/good" 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] || { fail check_config "good config: $rc $out"; return; }
+	printf 'listen = 127.0.0.1:7777\n\nsample_rate = lots\n' > "$t/bad"
+	out=$("$ALLOCSCOPE" daemon --check-config --config "$t/bad" 2>&1)
+	rc=$?
+	[ $rc -eq 1 ] && [[ $out == "allocscope: $t/bad:3: "* ]] && [ "$(wc -l <<< "$out")" -eq 1 ] ||
+		{ fail check_config "bad config: rc $rc: $out"; return; }
+	out=$("$ALLOCSCOPE" daemon --check-config --config "$t/good" --sample-rate 0 2>&1)
+	[ $? -eq 1 ] || { fail check_config "bad override accepted: $out"; return; }
+	pass check_config
+}
+test_check_config
