@@ -373,6 +373,7 @@ static __always_inline bool track(__u32 tgid, __u64 ptr, const struct as_alloc_e
 static __always_inline void fill_alloc(struct pt_regs *ctx, struct tstate *t, __u64 pid_tgid,
 				       __u64 ptr, struct as_alloc_event *e)
 {
+	struct task_struct *task;
 	long n;
 
 	e->type = AS_EV_ALLOC;
@@ -385,6 +386,9 @@ static __always_inline void fill_alloc(struct pt_regs *ctx, struct tstate *t, __
 	e->ptr = ptr;
 	e->rate = t->pend_rate;
 	e->alloc_ip = t->pend_ip;
+	task = bpf_get_current_task_btf();
+	e->exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	/* At the return the caller's frame is intact: ips[0] is the caller. */
 	n = bpf_get_stack(ctx, e->ips, sizeof(e->ips), BPF_F_USER_STACK);
 	if (n <= 0) {

@@ -76,6 +76,14 @@ struct as_alloc_event {
 	__u64 ptr;
 	__u64 rate;		/* mean sampling gap in force when it was picked */
 	__u64 alloc_ip;		/* entry address of the allocator function */
+	/*
+	 * The image the sample comes from: user space reads a process's
+	 * mappings at its first sample, and must tell whether it has exec'ed
+	 * since (then a fork child's mappings are its parent's).
+	 */
+	__u64 exe_ino;		/* inode of the process's executable */
+	__u32 ppid;		/* its parent's tgid */
+	__u32 pad;
 	__u64 ips[AS_MAX_STACK];	/* user stack at return: ips[0] is the caller */
 };
 

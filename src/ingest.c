@@ -4,6 +4,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <stdio.h>
 
 #include "aggregator.h"
 #include "cli.h"
@@ -15,14 +17,38 @@
 
 #define REFRESH_NS	1000000000ULL
 
-void ingest__snapshot(struct ingest *in, struct agg_proc *p)
+static __u64 exe_ino(pid_t pid)
 {
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return stat(path, &st) ? 0 : st.st_ino;
+}
+
+/*
+ * Whose mappings the sample's image has: its own, or, when the process
+ * has exec'ed since the sample (the reader lags), its parent's if it was a
+ * fork child that had not exec'ed yet. 0 if neither can be read now.
+ */
+static pid_t image_owner(pid_t pid, const struct as_alloc_event *e)
+{
+	if (!e || !e->exe_ino || exe_ino(pid) == e->exe_ino)
+		return pid;
+	if (e->ppid > 1 && exe_ino(e->ppid) == e->exe_ino)
+		return e->ppid;
+	return 0;
+}
+
+void ingest__snapshot(struct ingest *in, struct agg_proc *p, const struct as_alloc_event *e)
+{
+	pid_t owner = image_owner(p->pid, e);
 	char exe[PATH_MAX];
 
-	if (p->as || p->exited || symbolizer__snapshot(in->sym, p->pid, &p->as))
+	if (p->as || p->exited || !owner || symbolizer__snapshot(in->sym, owner, &p->as))
 		return;
-	procfs__comm(p->pid, p->comm, sizeof(p->comm));
-	if (!procfs__exe(p->pid, exe, sizeof(exe)))
+	procfs__comm(owner, p->comm, sizeof(p->comm));
+	if (!procfs__exe(owner, exe, sizeof(exe)))
 		p->exe = strdup(exe);
 }
 
@@ -128,7 +154,7 @@ static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size
 	if (!p)
 		return;
 	if (!p->as)
-		ingest__snapshot(in, p);
+		ingest__snapshot(in, p, e);
 	if ((e->fn & AS_EVF_STACK) && in->unw && p->as) {
 		n = unwind(in, p, e, size, pcs);
 		if (n) {

@@ -36,7 +36,12 @@ struct ingest {
  * record too short to read.
  */
 int ingest__record(struct ingest *in, const void *data, size_t size);
-/* Reads a process's mappings now, if not done yet (it is about to exit). */
-void ingest__snapshot(struct ingest *in, struct agg_proc *p);
+struct as_alloc_event;
+
+/*
+ * Reads a process's mappings now, if not done yet: at its first sample e,
+ * or (e NULL) because it is about to exit or has just forked.
+ */
+void ingest__snapshot(struct ingest *in, struct agg_proc *p, const struct as_alloc_event *e);
 
 #endif /* AS_INGEST_H */

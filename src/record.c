@@ -297,7 +297,7 @@ static void on_exit_stop(struct rec *r, pid_t pid)
 	if (p && p->as)
 		addr_space__refresh(p->as);
 	else if (p && p->nr_samples)
-		ingest__snapshot(&r->in, p);
+		ingest__snapshot(&r->in, p, NULL);
 	if (p)
 		p->exited = true;
 	forget_attached(r, pid);
@@ -315,6 +315,13 @@ static void on_target(void *ctx, const struct target_event *ev)
 	case TARGET_FORK:
 		if (probe_process(r, ev->pid, false) == -ENOENT)
 			pr_info("process %d has no traceable allocator\n", ev->pid);
+		/*
+		 * Its mappings now, while it is stopped as a copy of its
+		 * parent: a child that execs at once leaves no other chance.
+		 */
+		p = agg__proc(r->agg, ev->pid);
+		if (p)
+			ingest__snapshot(&r->in, p, NULL);
 		break;
 	case TARGET_EXIT:
 		on_exit_stop(r, ev->pid);
