@@ -149,3 +149,22 @@ uninstall:
 clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
+# --- bench ---
+# The benchmark's floor loader: empty BPF programs on allocscope's own probe
+# points (bench/floor.c). Built by bench/run.sh (make bench), not by `all`.
+$(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bench/floor.bpf.o: bench/floor.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUTPUT)/bench/floor.skel.h: $(OUTPUT)/bench/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(OUTPUT)/bench/floor: bench/floor.c $(OUTPUT)/bench/floor.skel.h $(OUTPUT)/liballocscope.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(OUTPUT)/liballocscope.a $(LDLIBS) -o $@
+# --- end bench ---
