@@ -62,10 +62,29 @@ static const struct {
 	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", AS_FN_FREE },
 };
 
-/* x86-64 registers the probed functions read: rdx, rsp, rbp, rsi, rdi. */
-static bool protected_reg(int reg)
+/* x86-64 register numbers, as in ModRM and the probe masks. */
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI };
+#define REG(r) (1U << (r))
+
+/*
+ * What the probe of each kind reads at its entry: those argument
+ * registers, and the stack pointer (a return probe hijacks *sp).
+ */
+static unsigned int probe_reads(enum as_fn fn)
 {
-	return reg == 2 || reg == 4 || reg == 5 || reg == 6 || reg == 7;
+	switch (fn) {
+	case AS_FN_CALLOC:
+	case AS_FN_REALLOC:
+		return REG(RSP) | REG(RDI) | REG(RSI);
+	case AS_FN_REALLOCARRAY:
+		return REG(RSP) | REG(RDI) | REG(RSI) | REG(RDX);
+	case AS_FN_POSIX_MEMALIGN:
+		return REG(RSP) | REG(RDI) | REG(RDX);
+	case AS_FN_ALIGNED_ALLOC:
+		return REG(RSP) | REG(RSI);
+	default:	/* malloc, valloc, pvalloc, new, free */
+		return REG(RSP) | REG(RDI);
+	}
 }
 
 /*
@@ -85,69 +104,149 @@ bool attach__emulated(const __u8 *c, size_t n)
 	return false;
 }
 
-/* ModRM with a register operand (mod == 3) or a RIP-relative one: operand length. */
-static int modrm_len(__u8 modrm)
+/* Bytes of a ModRM operand (ModRM, SIB, displacement), or -1. */
+static int modrm_len(const __u8 *c, size_t n)
 {
-	if ((modrm >> 6) == 3)
+	int mod = c[0] >> 6, rm = c[0] & 7;
+
+	if (mod == 3)
 		return 1;
-	if ((modrm >> 6) == 0 && (modrm & 7) == 5)
-		return 5;	/* modrm + disp32 */
-	return -1;
+	if (rm == 4) {		/* SIB */
+		if (n < 2)
+			return -1;
+		if (mod == 0)
+			return (c[1] & 7) == 5 ? 6 : 2;
+		return mod == 1 ? 3 : 6;
+	}
+	if (mod == 0)
+		return rm == 5 ? 5 : 1;	/* rip + disp32, or (reg) */
+	return mod == 1 ? 2 : 5;
+}
+
+/* How an opcode's operands are used: what it writes, what immediate follows. */
+enum op_write { W_NONE, W_RM, W_REG, W_RM_UNLESS_CMP, W_RAX };
+
+struct op {
+	__u8 opcode;
+	__u8 write;
+	__u8 imm;		/* bytes of immediate */
+	bool modrm;
+	bool lenient;		/* for free only: see attach__placement_for() */
+};
+
+static const struct op ops[] = {
+	{ 0x84, W_NONE, 0, true, false },	/* test r/m8, r8 */
+	{ 0x85, W_NONE, 0, true, false },	/* test r/m, r */
+	{ 0x38, W_NONE, 0, true, false },	/* cmp */
+	{ 0x39, W_NONE, 0, true, false },
+	{ 0x3a, W_NONE, 0, true, false },
+	{ 0x3b, W_NONE, 0, true, false },
+	{ 0x80, W_RM_UNLESS_CMP, 1, true, false },	/* group 1, imm8 */
+	{ 0x81, W_RM_UNLESS_CMP, 4, true, false },	/* group 1, imm32 */
+	{ 0x83, W_RM_UNLESS_CMP, 1, true, false },	/* group 1, imm8 sign-extended */
+	{ 0x89, W_RM, 0, true, false },			/* mov r/m, r */
+	{ 0x31, W_RM, 0, true, false },			/* xor */
+	{ 0x8b, W_REG, 0, true, false },		/* mov r, r/m */
+	{ 0x33, W_REG, 0, true, false },		/* xor */
+	{ 0xc1, W_RM, 1, true, true },			/* shifts by imm8 */
+	{ 0x01, W_RM, 0, true, true },			/* add r/m, r */
+	{ 0x09, W_RM, 0, true, true },			/* or */
+	{ 0x21, W_RM, 0, true, true },			/* and */
+	{ 0x29, W_RM, 0, true, true },			/* sub */
+	{ 0x03, W_REG, 0, true, true },			/* add r, r/m */
+	{ 0x0b, W_REG, 0, true, true },			/* or */
+	{ 0x23, W_REG, 0, true, true },			/* and */
+	{ 0x2b, W_REG, 0, true, true },			/* sub */
+	{ 0x8d, W_REG, 0, true, true },			/* lea */
+	{ 0x25, W_RAX, 4, false, true },		/* and eax, imm32 */
+};
+
+/* Register operands and rip-relative loads: what strict placement accepts. */
+static bool strict_modrm(__u8 modrm)
+{
+	return (modrm >> 6) == 3 || ((modrm >> 6) == 0 && (modrm & 7) == 5);
 }
 
 /*
- * Length of an instruction that may be skipped: it reads registers or
- * memory, sets flags, or writes a register no probe reads, and falls
- * through. -1 for anything else.
+ * Length of an instruction that may be skipped: it falls through, and
+ * writes neither the stack pointer nor a register in protect (memory it
+ * may write: the probe reads registers only). -1 for anything else.
  */
-static int skippable_len(const __u8 *c, size_t n)
+static int skippable_len(const __u8 *c, size_t n, unsigned int protect, bool lenient)
 {
-	int rex = 0, op, m, reg, rm;
+	size_t pre = 0, i;
+	int rex = 0, m, dst;
 
 	if (n >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
 		return 4;	/* endbr64 */
-	if (n >= 1 && (c[0] & 0xf0) == 0x40)
-		rex = c[0];
-	c += !!rex;
-	n -= !!rex;
-	if (n < 2)
+	if (lenient && pre < n && (c[pre] == 0x64 || c[pre] == 0x65))
+		pre++;		/* fs:, gs: (thread-local loads) */
+	if (pre < n && (c[pre] & 0xf0) == 0x40)
+		rex = c[pre++];
+	if (pre + 1 >= n)
 		return -1;
-	op = c[0];
-	m = modrm_len(c[1]);
-	if (m < 0)
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]) && ops[i].opcode != c[pre]; i++)
+		;
+	if (i == sizeof(ops) / sizeof(ops[0]) || (ops[i].lenient && !lenient))
 		return -1;
-	reg = ((c[1] >> 3) & 7) | ((rex & 4) << 1);
-	rm = (c[1] & 7) | ((rex & 1) << 3);
-	switch (op) {
-	case 0x84: case 0x85:			/* test */
-	case 0x38: case 0x39: case 0x3a: case 0x3b:	/* cmp */
-		return !!rex + 1 + m;
-	case 0x80: case 0x83:			/* group 1, imm8: cmp only */
-		return ((c[1] >> 3) & 7) == 7 ? !!rex + 1 + m + 1 : -1;
-	case 0x81:				/* group 1, imm32: cmp only */
-		return ((c[1] >> 3) & 7) == 7 ? !!rex + 1 + m + 4 : -1;
-	case 0x89: case 0x31:			/* mov/xor r/m <- reg */
-		return m == 1 && !protected_reg(rm) ? !!rex + 2 : -1;
-	case 0x8b: case 0x33:			/* mov/xor reg <- r/m */
-		return !protected_reg(reg) ? !!rex + 1 + m : -1;
+	if (ops[i].modrm && !lenient && !strict_modrm(c[pre + 1]))
+		return -1;
+	m = ops[i].modrm ? modrm_len(c + pre + 1, n - pre - 1) : 0;
+	if (m < 0 || (c[pre] == 0x8d && (c[pre + 1] >> 6) == 3))
+		return -1;
+	switch (ops[i].write) {
+	case W_RM_UNLESS_CMP:
+		if (((c[pre + 1] >> 3) & 7) == 7)
+			break;
+		/* fall through */
+	case W_RM:
+		dst = (c[pre + 1] >> 6) == 3 ? (c[pre + 1] & 7) | ((rex & 1) << 3) : -1;
+		if (dst >= 0 && (protect & REG(dst)))
+			return -1;
+		break;
+	case W_REG:
+		dst = ((c[pre + 1] >> 3) & 7) | ((rex & 4) << 1);
+		if (protect & REG(dst))
+			return -1;
+		break;
+	case W_RAX:
+		if (protect & REG(RAX))
+			return -1;
+		break;
 	}
-	return -1;
+	return pre + 1 + m + ops[i].imm;
 }
 
-int attach__placement(const __u8 *code, size_t len)
+/*
+ * Code that jumps into the skipped instructions (a loop back to the top,
+ * another function's shared tail) reaches the probe too. For free that is
+ * harmless: the probe only looks the pointer up, and a second sighting
+ * misses. An allocation probe must fire once per call, so its window stays
+ * short and plain (register moves, compares, rip-relative loads).
+ * jemalloc's free needs the lenient window: nine instructions of address
+ * arithmetic before its first branch.
+ */
+int attach__placement_for(const __u8 *code, size_t len, enum as_fn fn)
 {
+	bool lenient = fn == AS_FN_FREE;
+	unsigned int protect = probe_reads(fn);
+	int step, l, max_steps = lenient ? 12 : 4;
 	size_t off = 0;
-	int step, l;
 
-	for (step = 0; step < 4 && off < len; step++) {
+	for (step = 0; step < max_steps && off < len; step++) {
 		if (attach__emulated(code + off, len - off))
 			return off;
-		l = skippable_len(code + off, len - off);
+		l = skippable_len(code + off, len - off, protect, lenient);
 		if (l < 0)
 			return 0;
 		off += l;
 	}
 	return 0;
+}
+
+int attach__placement(const __u8 *code, size_t len)
+{
+	return attach__placement_for(code, len, AS_FN_REALLOCARRAY);
 }
 
 static bool have_offset(const struct probe_target *t, __u64 off)
@@ -166,7 +265,7 @@ static bool have_offset(const struct probe_target *t, __u64 off)
 static void plan_symbol(struct elf_file *ef, struct probe_target *t, int row, bool dynamic_only)
 {
 	__u64 vaddr, size, off;
-	__u8 code[32];
+	__u8 code[64];
 	ssize_t n;
 	int delta;
 	struct probe *p;
@@ -175,7 +274,7 @@ static void plan_symbol(struct elf_file *ef, struct probe_target *t, int row, bo
 	    elf_file__vaddr_to_offset(ef, vaddr, &off) || have_offset(t, off))
 		return;
 	n = elf_file__read(ef, off, code, size && size < sizeof(code) ? size : sizeof(code));
-	delta = n > 0 ? attach__placement(code, n) : 0;
+	delta = n > 0 ? attach__placement_for(code, n, alloc_syms[row].fn) : 0;
 	if (alloc_syms[row].fn == AS_FN_FREE)
 		p = &t->frees[t->nr_frees++];
 	else

@@ -18,6 +18,8 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
+#include "allocscope.h"
+
 #define AS_MAX_PROBES 48
 
 struct probe {
@@ -46,6 +48,8 @@ struct probe_target {
  * an argument register.
  */
 int attach__placement(const __u8 *code, size_t len);
+/* The same for a function of a given kind: only what its probe reads is protected. */
+int attach__placement_for(const __u8 *code, size_t len, enum as_fn fn);
 /* True if the kernel emulates the instruction at code (no single-step). */
 bool attach__emulated(const __u8 *code, size_t len);
 

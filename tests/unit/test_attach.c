@@ -45,6 +45,28 @@ static void placement_skips_test_and_cmp(void)
 	ASSERT_EQ(PLACE(0x48, 0x8b, 0x05, 1, 2, 3, 4, 0x48, 0x85, 0xc0, 0x74, 0x10), 10);
 }
 
+#define PLACE_FOR(fn, ...) ({ const __u8 c[] = { __VA_ARGS__ }; \
+				attach__placement_for(c, sizeof(c), fn); })
+
+/* free's probe reads %rdi only: arithmetic on other registers may be skipped. */
+static void placement_free_lenient(void)
+{
+	/* jemalloc's free: mov %rdi,%rax; mov rip,%rdx; shr $0x1a,%rax; add %fs:0,%rax;
+	 * cmp 0x1b0(%rax),%rcx; jne */
+	ASSERT_EQ(PLACE_FOR(AS_FN_FREE, 0x48, 0x89, 0xf8, 0x48, 0x8b, 0x15, 1, 2, 3, 4,
+			    0x48, 0xc1, 0xe8, 0x1a, 0x64, 0x48, 0x03, 0x04, 0x25, 0, 0, 0, 0,
+			    0x48, 0x3b, 0x88, 0xb0, 0x01, 0, 0, 0x0f, 0x85, 1, 2, 3, 4), 30);
+	/* the same window is refused for malloc: its probe must fire once per call */
+	ASSERT_EQ(PLACE_FOR(AS_FN_MALLOC, 0x48, 0x89, 0xf8, 0x48, 0x8b, 0x15, 1, 2, 3, 4,
+			    0x48, 0xc1, 0xe8, 0x1a, 0x0f, 0x85, 1, 2, 3, 4), 0);
+	/* writing %rdx is fine for free, not for reallocarray, which reads it */
+	ASSERT_EQ(PLACE_FOR(AS_FN_FREE, 0x48, 0x8b, 0x15, 1, 2, 3, 4, 0x74, 0x10), 7);
+	ASSERT_EQ(PLACE_FOR(AS_FN_REALLOCARRAY, 0x48, 0x8b, 0x15, 1, 2, 3, 4, 0x74, 0x10), 0);
+	/* free still refuses to write %rdi or %rsp */
+	ASSERT_EQ(PLACE_FOR(AS_FN_FREE, 0x48, 0x8d, 0x7f, 0x10, 0x74, 0x10), 0);
+	ASSERT_EQ(PLACE_FOR(AS_FN_FREE, 0x48, 0x83, 0xec, 0x08, 0x74, 0x10), 0);
+}
+
 static void placement_refuses_unsafe(void)
 {
 	/* sub $8,%rsp: moves the stack pointer the return probe relies on */
@@ -151,6 +173,9 @@ static void allocator_lib_plans(void)
 	}
 	/* moved past cmp/mov/test onto a jcc: no single-step */
 	ASSERT(!plan(JEMALLOC, &t) && emulated(&t, JEMALLOC, "malloc"), "jemalloc malloc");
+	/* nine instructions of address arithmetic, then its first branch */
+	ASSERT(emulated(&t, JEMALLOC, "free"), "jemalloc free");
+	ASSERT_EQ(AS_COOKIE_DELTA(find_probe(&t, "free")->cookie), 48);
 	ASSERT(!plan(TCMALLOC, &t) && emulated(&t, TCMALLOC, "malloc") &&
 	       emulated(&t, TCMALLOC, "free"), "tcmalloc malloc/free");
 	ASSERT(!plan(MIMALLOC, &t) && emulated(&t, MIMALLOC, "free"), "mimalloc free");
@@ -210,6 +235,7 @@ int main(void)
 	RUN(placement_entry_emulated);
 	RUN(placement_skips_test_and_cmp);
 	RUN(placement_refuses_unsafe);
+	RUN(placement_free_lenient);
 	RUN(glibc_plan);
 	RUN(allocator_lib_plans);
 	RUN(no_malloc_is_enoent);
