@@ -52,6 +52,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/workloads/%,$(WORKLOAD_SRCS))
+WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
+WORKLOAD_BINS += $(patsubst tests/workloads/%.cc,$(OUTPUT)/tests/workloads/%,$(WORKLOAD_CXX_SRCS))
 
 .PHONY: all clean check demo bench deps install uninstall test-bins
 .DELETE_ON_ERROR:
@@ -102,7 +104,11 @@ $(OUTPUT)/tests/workloads/%: tests/workloads/%.c | $(OUTPUT)/tests/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
 
-$(OUTPUT)/tests/workloads/sites_nopie: tests/workloads/sites.c
+$(OUTPUT)/tests/workloads/%: tests/workloads/%.cc | $(OUTPUT)/tests/workloads
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(WORKLOAD_CFLAGS) $< -o $@ -lm
+
+$(OUTPUT)/tests/workloads/sites_nopie $(OUTPUT)/tests/workloads/sites_nofp: tests/workloads/sites.c
 
 test-bins: $(OUTPUT)/allocscope $(UNIT_BINS) $(WORKLOAD_BINS)
 
@@ -149,6 +155,7 @@ uninstall:
 clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
+
 # --- bench ---
 # The benchmark's floor loader: empty BPF programs on allocscope's own probe
 # points (bench/floor.c). Built by bench/run.sh (make bench), not by `all`.

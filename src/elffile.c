@@ -24,15 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <dwarf.h>
 #include <elfutils/libdwelf.h>
-#include <linux/openat2.h>
 
 #include "elffile.h"
 #include "log.h"
+#include "procfs.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define NO_COVER		UINT32_MAX
@@ -488,32 +487,6 @@ static const char *symtab__name(struct symtab *st, struct sym *s)
 
 /* Separate debug files */
 
-/* Opens path inside root as if root were "/": a container's symlinks cannot lead out. */
-static int open_in_root(const char *root, const char *path)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int dfd, fd;
-
-	if (!*root) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		return fd < 0 ? -errno : fd;
-	}
-	dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-	/* Before Linux 5.6, or under valgrind: absolute symlinks then escape root. */
-	if (fd < 0 && errno == ENOSYS)
-		fd = openat(dfd, path + strspn(path, "/"), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fd = -errno;
-	close(dfd);
-	return fd;
-}
-
 static void read_build_id(Elf *elf, char *hex, size_t size)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -551,7 +524,7 @@ static int debug_try(struct elf_file *ef, const char *path, const GElf_Word *crc
 	Elf *elf;
 	int fd, err;
 
-	fd = open_in_root(ef->root, path);
+	fd = procfs__open_in_root(ef->root, path, O_RDONLY);
 	if (fd < 0)
 		return fd;
 	err = -ENOENT;

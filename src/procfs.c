@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* procfs.c - /proc/PID/{maps,map_files,root,comm,exe,environ}. */
+/* procfs.c - /proc/PID/{maps,map_files,root,status,comm,exe,environ}. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "procfs.h"
 
@@ -195,6 +197,56 @@ int procfs__mapped_path(pid_t pid, const struct proc_map *m, char *buf, size_t l
 	if (stat(buf, &st))
 		return -errno;
 	return st.st_ino == m->ino ? 0 : -ESTALE;
+}
+
+int procfs__open_in_root(const char *root, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int dfd, fd;
+
+	if (!root || !*root) {
+		fd = open(path, flags | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	/* Before Linux 5.6, or under valgrind: absolute symlinks then escape root. */
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(dfd, path + strspn(path, "/"), flags | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	close(dfd);
+	return fd;
+}
+
+pid_t procfs__nspid(pid_t pid)
+{
+	char path[64], *line = NULL, *p, *end;
+	size_t cap = 0;
+	pid_t nspid = pid;
+	long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		/* One pid per nested namespace, outermost first. */
+		for (p = line + 6; (v = strtol(p, &end, 10)) > 0 && end != p; p = end)
+			nspid = v;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return nspid;
 }
 
 static int read_small(const char *path, char *buf, size_t len)

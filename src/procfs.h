@@ -49,6 +49,16 @@ int procfs__open_mapped(pid_t pid, const struct proc_map *m);
 /* Writes a path through which the kernel can open the mapped file. */
 int procfs__mapped_path(pid_t pid, const struct proc_map *m, char *buf, size_t len);
 
+/*
+ * Opens path inside root as if root were "/" (symlinks, absolute ones too,
+ * cannot lead out of it): "" or NULL is the host's root, "/proc/PID/root"
+ * a process's, in its mount namespace. flags as for open(2); O_CLOEXEC is
+ * added. Returns the fd or -errno.
+ */
+int procfs__open_in_root(const char *root, const char *path, int flags);
+/* pid as the process itself knows it: the last NSpid of its status; pid if unknown. */
+pid_t procfs__nspid(pid_t pid);
+
 int procfs__comm(pid_t pid, char *buf, size_t len);
 int procfs__exe(pid_t pid, char *buf, size_t len);
 /* The process's environment as a NULL-terminated vector in one block. */
