@@ -61,7 +61,7 @@ struct tstate {
 	__u64 pend_memptr;	/* posix_memalign's void ** */
 	__u64 pend_old;		/* realloc's old pointer, if it was sampled */
 	struct as_live_val pend_old_val;
-	__u32 woke;		/* this thread's first sample woke the reader */
+	__u64 woke_exec;	/* 1 + the exec whose first sample woke the reader */
 };
 
 struct {
@@ -130,13 +130,18 @@ static __always_inline __u64 wakeup_flags(void)
 }
 
 /*
- * And for a thread's first sample: user space reads a new process's
- * mappings then, while it still lives.
+ * And for a thread's first sample in its current image: user space reads
+ * a new process's mappings then, while it still lives. Per exec, since
+ * task storage outlives it: a fork child's first samples come before its
+ * exec, and the image that matters comes after.
  */
 static __always_inline __u64 sample_wakeup(struct tstate *t)
 {
-	if (!t->woke) {
-		t->woke = 1;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 exec = BPF_CORE_READ(task, self_exec_id) + 1;
+
+	if (t->woke_exec != exec) {
+		t->woke_exec = exec;
 		return BPF_RB_FORCE_WAKEUP;
 	}
 	return wakeup_flags();

@@ -16,6 +16,7 @@
 #include "unwinder.h"
 
 #define REFRESH_NS	1000000000ULL
+#define REFRESH_JIT_NS	(10 * REFRESH_NS)
 
 static __u64 exe_ino(pid_t pid)
 {
@@ -53,22 +54,38 @@ void ingest__snapshot(struct ingest *in, struct agg_proc *p, const struct as_all
 }
 
 /*
- * A frame outside every known mapping: a library loaded since (dlopen).
- * Re-read the mappings now, while the process lives, so that the stack is
- * named the same in every later profile; at most once a second, since a
- * frame-pointer walk through code without frame pointers also yields
- * addresses that are in no mapping at all.
+ * A frame outside every known mapping (a library loaded since: dlopen), or
+ * in code with no file behind it and no name yet (JIT code written since:
+ * its perf map is read again with the mappings). Re-read them now, while
+ * the process lives, so that the stack is named the same in every later
+ * profile; at most once a second, since a frame-pointer walk through code
+ * without frame pointers also yields addresses that are in no mapping.
  */
+/*
+ * How long the mappings stay trusted when a frame is stale: an address
+ * in no mapping is fixed by a re-read; unnamed code without a file may
+ * belong to a JIT that writes no perf map, and big runtimes have many
+ * mappings: that case waits longer.
+ */
+static __u64 stale_frame(struct addr_space *as, __u64 pc)
+{
+	struct sym_frame f;
+
+	if (addr_space__lookup(as, pc, &f) == -ENOENT)
+		return REFRESH_NS;
+	return !f.func && f.map && !proc_map__is_file(f.map) ? REFRESH_JIT_NS : 0;
+}
+
 static void refresh_if_unknown(struct agg_proc *p, const __u64 *pcs, __u32 nr)
 {
-	__u64 now = cli__now_ns();
-	struct sym_frame f;
+	__u64 now = cli__now_ns(), wait;
 	__u32 i;
 
 	if (p->exited || now - p->refresh_ns < REFRESH_NS)
 		return;
 	for (i = 0; i < nr; i++) {
-		if (addr_space__lookup(p->as, pcs[i] - !!i, &f) == -ENOENT) {
+		wait = stale_frame(p->as, pcs[i] - !!i);
+		if (wait && now - p->refresh_ns >= wait) {
 			addr_space__refresh(p->as);
 			p->refresh_ns = now;
 			return;

@@ -28,7 +28,7 @@ struct leaves {
 static const char *const fn_names[AS_FN_MAX] = {
 	[AS_FN_MALLOC] = "malloc", [AS_FN_CALLOC] = "calloc", [AS_FN_REALLOC] = "realloc",
 	[AS_FN_REALLOCARRAY] = "reallocarray", [AS_FN_POSIX_MEMALIGN] = "posix_memalign",
-	[AS_FN_ALIGNED_ALLOC] = "aligned_alloc", [AS_FN_VALLOC] = "valloc",
+	[AS_FN_ALIGNED_ALLOC] = "memalign/aligned_alloc", [AS_FN_VALLOC] = "valloc",
 	[AS_FN_PVALLOC] = "pvalloc", [AS_FN_NEW] = "operator new",
 };
 
