@@ -500,6 +500,40 @@ own_cost() {
 	} >> "$ROWS"
 }
 
+# daemon_cost RATE PAIRS: the daemon's CPU and memory while churn PAIRS runs,
+# sampled at RATE (stack copies on: each sample is unwound with DWARF).
+daemon_cost() {
+	local rate=$1 pairs=$2 dir=$TMP/daemon dp c0 c1 t0 t1 port i
+	mkdir -p "$dir"
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = %s\n' "$rate" > "$dir/conf"
+	"$AS" daemon -v --config "$dir/conf" 2> "$dir/log" &
+	dp=$!
+	PIDS+=("$dp")
+	for ((i = 0; i < 300; i++)); do
+		grep -q 'ready:' "$dir/log" 2> /dev/null && break
+		sleep 0.05
+	done
+	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$dir/log" | head -1)
+	[ -n "$port" ] || { note "cost: the daemon did not start"; tail -3 "$dir/log" >&2; return; }
+	c0=$(cpu_ms "$dp")
+	t0=$(date +%s.%N)
+	"$W/churn" "$pairs" 1 > "$dir/churn"
+	t1=$(date +%s.%N)
+	sleep 0.3	# its ring buffer is polled every 100 ms
+	c1=$(cpu_ms "$dp")
+	curl -s "http://127.0.0.1:$port/metrics" > "$dir/metrics"
+	# name wall samples cpu rss-KiB unwinds unwind-s
+	awk -v w="$(calc '%.3f' "$t1 - $t0")" -v c="$(calc '%.4f' "($c1 - $c0) / 1000")" \
+		-v rss="$(awk '/^VmHWM/ { print $2 }' "/proc/$dp/status")" '
+		$1 == "allocscope_samples_total" { s = $2 }
+		$1 == "allocscope_unwinds_total" { u = $2 }
+		$1 == "allocscope_unwind_seconds_total" { us = $2 }
+		END { printf "daemon-1000-per-s\t%s\t%d\t%s\t%s\t%d\t%s\n", w, s, c, rss, u, us }' \
+		"$dir/metrics" >> "$TMP/daemon.tsv"
+	kill -TERM "$dp"
+	wait "$dp"
+}
+
 cost_part() {
 	local ns rate pairs
 	: > "$TMP/cost.tsv"
@@ -518,6 +552,10 @@ cost_part() {
 	pairs=$((COST_SECS * 250000))	# ~1900 ns/pair: about half as long
 	note "cost: every call sampled, $pairs pairs"
 	guarded "cost rate 1" own_cost rate-1 "$pairs" --sample-rate 1
+	: > "$TMP/daemon.tsv"
+	pairs=$(calc '%.0f' "$COST_SECS * 1e9 / $ns")
+	note "cost: the daemon at ~1000 samples/s, $pairs pairs"
+	guarded "cost daemon" daemon_cost "$rate" "$pairs"
 }
 
 cost_table() {
@@ -533,6 +571,21 @@ cost_table() {
 			1000 * $5 / ($3 / 1e6), $4 ? 1000 * $5 / ($4 / 1000) : 0, $8
 	}' "$TMP/cost.tsv"
 	echo
+	echo "DWARF unwinding in user space (16 KiB stack copies, the default at a sampled rate), from \`record -v\`:"
+	echo
+	for f in "$TMP"/cost.*.log; do
+		sed -n "s|^allocscope: unwound \(.*\)|- $(basename "$f" .log | sed 's/^cost\.//'): \1|p" "$f"
+	done
+	echo
+	if [ -s "$TMP/daemon.tsv" ]; then
+		echo "The daemon (\`allocscope daemon\`, system-wide, same rate, stacks unwound with DWARF) while churn runs: CPU of its process from /proc/PID/task/*/sched, RSS its high-water mark."
+		echo
+		echo "| run | seconds | samples | samples/s | CPU | % of one core | peak RSS | unwinds | unwind us each |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+		awk -F'\t' '{ printf "| %s | %.2f | %d | %.0f | %.3f s | %.2f%% | %.1f MiB | %d | %.2f |\n",
+			$1, $2, $3, $3 / $2, $4, 100 * $4 / $2, $5 / 1024, $6, $6 ? 1e6 * $7 / $6 : 0 }' "$TMP/daemon.tsv"
+		echo
+	fi
 }
 
 # ---------------------------------------------------------------------------
@@ -636,6 +689,11 @@ targets_table() {
 		printf '| allocscope CPU < 2%% of one core at 1000 samples/s | %s%% | %s |\n' "$cpu" "$(verdict "$cpu < 2")"
 		rss=$(awk -F'\t' 'BEGIN { m = 0 } $7 > m { m = $7 } END { printf "%.1f", m / 1024 }' "$TMP/cost.tsv")
 		printf '| allocscope RSS < 64 MiB | peak %s MiB (largest of the cost runs) | %s |\n' "$rss" "$(verdict "$rss < 64")"
+	fi
+	if [ -s "$TMP/daemon.tsv" ]; then
+		read -r cpu rss < <(awk -F'\t' '{ printf "%.2f %.1f", 100 * $4 / $2, $5 / 1024 }' "$TMP/daemon.tsv")
+		printf '| the daemon: CPU < 2%% of one core at 1000 samples/s (DWARF on); RSS < 64 MiB | %s%%, %s MiB | %s |\n' \
+			"$cpu" "$rss" "$(verdict "$cpu < 2 && $rss < 64")"
 	fi
 	echo
 }

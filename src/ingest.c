@@ -173,7 +173,11 @@ static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size
 	if (!p->as)
 		ingest__snapshot(in, p, e);
 	if ((e->fn & AS_EVF_STACK) && in->unw && p->as) {
+		__u64 t0 = cli__now_ns();
+
 		n = unwind(in, p, e, size, pcs);
+		in->unwind_ns += cli__now_ns() - t0;
+		in->unwinds++;
 		if (n) {
 			stack = pcs;
 			nr = n;

@@ -28,6 +28,9 @@ struct ingest {
 	/* what was lost here, by reason */
 	__u64 dropped_procs;		/* samples of processes beyond max_procs */
 	__u64 errors;			/* out of memory */
+	/* what DWARF unwinding costs */
+	__u64 unwinds;
+	__u64 unwind_ns;
 };
 
 /*

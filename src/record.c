@@ -459,6 +459,10 @@ static int write_profile(struct rec *r)
 		(unsigned long long)st[AS_STAT_SAMPLES], (unsigned long long)st[AS_STAT_FREES],
 		(unsigned long long)st[AS_STAT_NESTED], (unsigned long long)st[AS_STAT_FAILED],
 		(unsigned long long)st[AS_STAT_STACK_ERR]);
+	if (r->in.unwinds)
+		pr_info("unwound %llu stacks in %.1f ms: %.2f us each\n",
+			(unsigned long long)r->in.unwinds, r->in.unwind_ns / 1e6,
+			r->in.unwind_ns / 1e3 / r->in.unwinds);
 	eo.period = r->o->rate;
 	eo.alloc_only = r->o->alloc_only;
 	eo.inuse_exited = true;	/* what a process still held at exit: its leaks */

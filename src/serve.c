@@ -354,6 +354,10 @@ static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
 	metrics__counter(m, "allocscope_evicted_processes_total",
 			 "Exited processes dropped from memory after their export.",
 			 (double)d->st.evicted);
+	metrics__counter(m, "allocscope_unwinds_total", "Sampled stacks unwound with DWARF.",
+			 (double)d->in.unwinds);
+	metrics__counter(m, "allocscope_unwind_seconds_total", "Time spent unwinding them.",
+			 d->in.unwind_ns / 1e9);
 	symbolizer__cache_stats(d->sym, &ec);
 	metrics__gauge(m, "allocscope_symbol_cache_bytes", "Memory of cached ELF files.",
 		       (double)ec.bytes);
