@@ -20,8 +20,8 @@ start_daemon() {
 	"$WORKLOADS/notify_listen" "$dir/notify" > "$dir/notify.log" &
 	NPID=$!
 	wait_for "$dir/notify" 5
-	NOTIFY_SOCKET=$dir/notify "$ALLOCSCOPE" daemon -v --config "$dir/conf" "$@" \
-		> "$dir/log" 2>&1 &
+	NOTIFY_SOCKET=$dir/notify WATCHDOG_USEC=${WATCHDOG_USEC:-} \
+		"$ALLOCSCOPE" daemon -v --config "$dir/conf" "$@" > "$dir/log" 2>&1 &
 	DPID=$!
 	for ((i = 0; i < 200; i++)); do
 		grep -q '^READY=1' "$dir/notify.log" && break
@@ -88,7 +88,7 @@ mkfifo "$D/go"
 EARLY=$!
 exec 5> "$D/go"
 
-start_daemon "$D"
+WATCHDOG_USEC=400000 start_daemon "$D"
 if [ -z "$PORT" ] || ! kill -0 $DPID 2> /dev/null; then
 	fail ready_notify "daemon did not start:" "$(tail -5 "$D/log")"
 	exit 0
@@ -151,6 +151,67 @@ test_exports_each_interval
 [ "$(fetch /debug/pprof/allocs "$D/allocs1.pb.gz")" = 200 ] || fail allocs_fetch "status not 200"
 exact_alloc late_process_exact "$D/late.truth" "$D/allocs1.pb.gz" $LATE
 exact_alloc early_process_exact "$D/early.truth" "$D/allocs1.pb.gz" $EARLY
+
+# An allocator nobody used before: picked up from the process's exec.
+test_new_allocator() {
+	local lib=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 pid
+	[ -r "$lib" ] || { skip new_allocator "$lib not installed"; return; }
+	mkfifo "$D/go2"
+	LD_PRELOAD=$lib "$SITES" --truth "$D/je.truth" --skip site_pvalloc --wait-fd 3 3< "$D/go2" &
+	pid=$!
+	exec 6> "$D/go2"
+	sleep 1.5	# the daemon reads a new process's mappings 50 ms and 1 s after its exec
+	echo go >&6
+	exec 6>&-
+	wait $pid
+	grep -q "probing $lib" "$D/log" || { fail new_allocator "$lib not probed"; return; }
+	fetch "/debug/pprof/allocs?pid=$pid" "$D/je.pb.gz" > /dev/null
+	exact_alloc new_allocator "$D/je.truth" "$D/je.pb.gz" $pid
+}
+test_new_allocator
+
+test_not_itself() {
+	if [ "$(samples_with "pid=$DPID" "$D/allocs1.pb.gz")" -ne 0 ]; then
+		fail not_itself "the daemon's own allocations are in its profile"
+	else
+		pass not_itself
+	fi
+}
+test_not_itself
+
+test_concurrent_scrapes() {
+	local i codes pids=()
+	for i in 1 2 3; do
+		fetch /debug/pprof/allocs "$D/c$i.a" > "$D/c$i.a.code" &
+		pids+=($!)
+		fetch /debug/pprof/heap "$D/c$i.h" > "$D/c$i.h.code" &
+		pids+=($!)
+		fetch /metrics "$D/c$i.m" > "$D/c$i.m.code" &
+		pids+=($!)
+	done
+	fetch "/debug/pprof/heap?seconds=2" "$D/c.d" > "$D/c.d.code" &
+	pids+=($!)
+	wait "${pids[@]}"
+	codes=$(cat "$D"/c*.code | grep -o '[0-9][0-9][0-9]' | sort | uniq -c | tr -s ' ')
+	if [ "$codes" = " 10 200" ] && pprof_check_clean "$D/c2.a" > /dev/null &&
+		pprof_check_clean "$D/c.d" > /dev/null; then
+		pass concurrent_scrapes
+	else
+		fail concurrent_scrapes "status codes: $codes"
+	fi
+}
+test_concurrent_scrapes
+
+test_watchdog() {
+	local n
+	n=$(grep -c '^WATCHDOG=1' "$D/notify.log")
+	if [ "$n" -ge 2 ]; then
+		pass watchdog
+	else
+		fail watchdog "$n WATCHDOG=1 with WATCHDOG_USEC=400000"
+	fi
+}
+test_watchdog
 
 test_labels() {
 	local l
@@ -364,3 +425,94 @@ test_check_config() {
 	pass check_config
 }
 test_check_config
+
+# --targets pid:N uses pid-filtered probes: other processes do not count.
+test_targets_pid() {
+	local t=$(case_dir targets_pid) p q f
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\n' > "$t/conf"
+	mkfifo "$t/go"
+	"$SITES" 0.2 --truth "$t/p.truth" --wait-fd 3 3< "$t/go" &
+	p=$!
+	"$SITES" 0.2 --truth "$t/q.truth" --wait-fd 3 3< "$t/go" &
+	q=$!
+	exec 7> "$t/go"
+	start_daemon "$t" --targets "pid:$p"
+	echo go >&7
+	echo go >&7
+	exec 7>&-
+	wait $p $q
+	f=$t/p.pb.gz
+	curl -s -o "$f" "$(url /debug/pprof/allocs)"
+	D=$t exact_alloc targets_pid "$t/p.truth" "$f" $p
+	stop_daemon
+	if [ "$(pprof_samples "$f" | wc -l)" -ne "$(samples_with "pid=$p" "$f")" ]; then
+		fail targets_pid_only "samples of other processes"
+	else
+		pass targets_pid_only
+	fi
+}
+test_targets_pid
+
+# --targets cgroup:PATH,exe:PATH: a process in the cgroup, and an executable
+# started later; a process outside both does not count.
+test_targets_cgroup_exe() {
+	local t=$(case_dir targets_cg) root cg p q f
+	root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	[ -n "$root" ] || { skip targets_cgroup_exe "no cgroup2 mount"; return; }
+	cg=/allocscope-test-$$
+	mkdir "$root$cg" 2> /dev/null || { skip targets_cgroup_exe "cannot create a cgroup"; return; }
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\n' > "$t/conf"
+	mkfifo "$t/go"
+	"$SITES" 0.2 --truth "$t/p.truth" --wait-fd 3 3< "$t/go" &
+	p=$!
+	echo $p > "$root$cg/cgroup.procs"
+	"$SITES" 0.2 --truth "$t/q.truth" --wait-fd 3 3< "$t/go" &
+	q=$!
+	exec 7> "$t/go"
+	start_daemon "$t" --targets "cgroup:$cg,exe:$WORKLOADS/churn"
+	echo go >&7
+	echo go >&7
+	exec 7>&-
+	wait $p $q
+	"$WORKLOADS/churn" 20000 > /dev/null
+	f=$t/p.pb.gz
+	curl -s -o "$f" "$(url /debug/pprof/allocs)"
+	stop_daemon
+	rmdir "$root$cg" 2> /dev/null
+	if ! site_totals "$f" "pid=$p" | grep -q '^site_leak'; then
+		fail targets_cgroup_exe "the process in $cg was not profiled"
+	elif [ "$(samples_with "pid=$q" "$f")" -ne 0 ]; then
+		fail targets_cgroup_exe "a process outside the targets was profiled"
+	elif ! pprof_samples "$f" | grep -q 'comm=churn'; then
+		fail targets_cgroup_exe "exe:$WORKLOADS/churn, started later, was not profiled"
+	else
+		pass targets_cgroup_exe
+	fi
+}
+test_targets_cgroup_exe
+
+# An export directory that cannot be created: counted, logged once, retried;
+# exports resume once it can; retention keeps the newest.
+test_export_errors() {
+	local t=$(case_dir export_errors) n logged files
+	printf 'listen = 127.0.0.1:0\nexport_dir = %s/file/profiles\nexport_interval = 1\nretention_count = 3\n' \
+		"$t" > "$t/conf"
+	touch "$t/file"
+	start_daemon "$t"
+	sleep 3.5
+	n=$(curl -s "$(url /metrics)" | awk '/^allocscope_export_errors_total\{reason="mkdir"\}/ { print $2 }')
+	logged=$(grep -c 'cannot export' "$t/log")
+	kill -0 $DPID 2> /dev/null || { fail export_errors "the daemon died"; return; }
+	rm "$t/file"
+	sleep 6
+	stop_daemon
+	files=$(ls "$t/file/profiles" 2> /dev/null | wc -l)
+	if [ "${n:-0}" -lt 2 ] || [ "$logged" -ne 1 ]; then
+		fail export_errors "errors counted ${n:-0}, logged $logged times"
+	elif [ "$files" -ne 3 ]; then
+		fail export_errors "after recovery, with retention_count 3: $files files"
+	else
+		pass export_errors
+	fi
+}
+test_export_errors

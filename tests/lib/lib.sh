@@ -51,6 +51,13 @@ site_totals() {
 	END { for (k in ao) print k "\t" ao[k] "\t" as[k] "\t" io[k] "\t" is[k] }' | sort
 }
 
+# samples_with LABEL=VALUE FILE: how many samples carry exactly that label.
+samples_with() {
+	pprof_samples "$2" | awk -F'\t' -v want="$1" '
+		{ n = split($2, l, ","); for (i = 1; i <= n; i++) if (l[i] == want) { c++; next } }
+		END { print c + 0 }'
+}
+
 # compare_exact TRUTH TOTALS: every record equal; prints the differences.
 compare_exact() {
 	diff <(sort "$1") <(sort "$2") | sed 's/^/    /'
