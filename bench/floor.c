@@ -46,25 +46,7 @@
 #include "allocscope.h"
 #include "attach.h"
 #include "floor.skel.h"
-
-/* As in src/tracer.c: Debian 12's UAPI header predates both. */
-#define XBPF_TRACE_UPROBE_MULTI		48
-#define XBPF_TRACE_UPROBE_SESSION	57
-
-struct xbpf_uprobe_multi_attr {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__aligned_u64 path;
-	__aligned_u64 offsets;
-	__aligned_u64 ref_ctr_offsets;
-	__aligned_u64 cookies;
-	__u32 cnt;
-	__u32 um_flags;
-	__u32 pid;
-	__u32 path_fd;
-};
+#include "tracer.h"
 
 enum mode { M_ALLOC, M_FREE_ENTRY, M_FREE_PLACED, M_CLASSIC, M_ALLOC_MULTI };
 
@@ -92,20 +74,8 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 static int multi_link(int prog_fd, __u32 type, const char *path, const __u64 *offsets, int cnt,
 		      pid_t pid)
 {
-	struct xbpf_uprobe_multi_attr a;
-	int fd;
-
-	if (!cnt)
-		return 0;
-	memset(&a, 0, sizeof(a));
-	a.prog_fd = prog_fd;
-	a.attach_type = type;
-	a.path = (__u64)(unsigned long)path;
-	a.offsets = (__u64)(unsigned long)offsets;
-	a.cnt = cnt;
-	a.pid = pid;
-	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, offsetof(struct xbpf_uprobe_multi_attr, path_fd));
-	return fd < 0 ? -errno : fd;	/* kept open until we exit */
+	/* the fd is kept open until we exit */
+	return cnt ? tracer__uprobe_multi_link(prog_fd, type, path, offsets, NULL, cnt, pid) : 0;
 }
 
 static int perf_link(struct bpf_program *prog, bool ret, const char *path, __u64 off, pid_t pid)
@@ -131,12 +101,12 @@ static int attach_target(struct floor_bpf *s, enum mode m, const struct probe_ta
 		}
 		break;
 	case M_ALLOC_MULTI:
-		err = multi_link(bpf_program__fd(s->progs.floor_multi), XBPF_TRACE_UPROBE_MULTI,
+		err = multi_link(bpf_program__fd(s->progs.floor_multi), AS_BPF_TRACE_UPROBE_MULTI,
 				 t->path, off, t->nr_allocs, pid);
 		break;
 	default:
 		err = multi_link(bpf_program__fd(s->progs.floor_session),
-				 XBPF_TRACE_UPROBE_SESSION, t->path, off, t->nr_allocs, pid);
+				 AS_BPF_TRACE_UPROBE_SESSION, t->path, off, t->nr_allocs, pid);
 		break;
 	}
 	if (err < 0)
@@ -148,7 +118,7 @@ static int attach_target(struct floor_bpf *s, enum mode m, const struct probe_ta
 		if (m == M_FREE_ENTRY)
 			off[i] -= AS_COOKIE_DELTA(t->frees[i].cookie);
 	}
-	err = multi_link(bpf_program__fd(s->progs.floor_multi), XBPF_TRACE_UPROBE_MULTI, t->path,
+	err = multi_link(bpf_program__fd(s->progs.floor_multi), AS_BPF_TRACE_UPROBE_MULTI, t->path,
 			 off, t->nr_frees, pid);
 	return err < 0 ? err : 0;
 }
@@ -164,9 +134,9 @@ static struct floor_bpf *load(enum mode m)
 	bpf_program__set_autoload(s->progs.floor_session, !classic && m != M_ALLOC_MULTI);
 	bpf_program__set_autoload(s->progs.floor_perf, classic);
 	err = bpf_program__set_expected_attach_type(s->progs.floor_session,
-						   XBPF_TRACE_UPROBE_SESSION);
+						   AS_BPF_TRACE_UPROBE_SESSION);
 	err = err ?: bpf_program__set_expected_attach_type(s->progs.floor_multi,
-							  XBPF_TRACE_UPROBE_MULTI);
+							  AS_BPF_TRACE_UPROBE_MULTI);
 	err = err ?: floor_bpf__load(s);
 	if (err) {
 		floor_bpf__destroy(s);

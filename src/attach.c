@@ -399,9 +399,24 @@ static bool seen_file(const struct proc_maps *m, size_t upto, const struct proc_
 }
 
 /* The executable: the mapping whose inode is /proc/PID/exe's. */
-static bool is_exe_map(pid_t pid, const struct proc_map *pm, const struct stat *exe)
+static bool is_exe_map(const struct proc_map *pm, const struct stat *exe)
 {
-	return exe && pm->ino == exe->st_ino;
+	return pm->ino == exe->st_ino;
+}
+
+/* pid's mappings, and its executable's identity (zeroes if unreadable). */
+static int read_maps(pid_t pid, struct proc_maps **maps, struct stat *exe)
+{
+	char path[64];
+	int err;
+
+	err = procfs__read_maps(pid, maps);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, exe))
+		memset(exe, 0, sizeof(*exe));
+	return 0;
 }
 
 int attach__plan_pid(pid_t pid, struct probe_target **targets, int *nr)
@@ -414,15 +429,12 @@ int attach__plan_pid(pid_t pid, struct probe_target **targets, int *nr)
 	struct stat exe_st;
 	size_t i;
 
-	err = procfs__read_maps(pid, &maps);
+	err = read_maps(pid, &maps, &exe_st);
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	if (stat(path, &exe_st))
-		memset(&exe_st, 0, sizeof(exe_st));
 	for (i = 0; i < maps->nr; i++) {
 		const struct proc_map *pm = &maps->maps[i];
-		bool is_exe = is_exe_map(pid, pm, &exe_st);
+		bool is_exe = is_exe_map(pm, &exe_st);
 
 		if (!pm->exec || !proc_map__is_file(pm) || seen_file(maps, i, pm))
 			continue;
@@ -619,25 +631,21 @@ int attach__discover(pid_t pid, attach_seen_fn seen, void *ctx, struct probe_tar
 {
 	struct proc_maps *maps;
 	struct stat exe_st;
-	char path[64];
 	size_t i;
 	int err = 0;
 
 	*targets = NULL;
 	*nr = 0;
-	err = procfs__read_maps(pid, &maps);
+	err = read_maps(pid, &maps, &exe_st);
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	if (stat(path, &exe_st))
-		memset(&exe_st, 0, sizeof(exe_st));
 	for (i = 0; i < maps->nr && !err; i++) {
 		const struct proc_map *pm = &maps->maps[i];
 
 		if (!pm->exec || !proc_map__is_file(pm) || seen_file(maps, i, pm) ||
 		    map_seen(pm, seen, ctx))
 			continue;
-		err = discover_one(pid, pm, is_exe_map(pid, pm, &exe_st), targets, nr);
+		err = discover_one(pid, pm, is_exe_map(pm, &exe_st), targets, nr);
 	}
 	proc_maps__free(maps);
 	return err;

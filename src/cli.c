@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* cli.c - option values: bytes, seconds, pids. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <time.h>
 
 #include "cli.h"
@@ -115,4 +118,34 @@ __u64 cli__now_ns(void)
 __u64 cli__wall_ns(void)
 {
 	return clock_ns(CLOCK_REALTIME);
+}
+
+int cli__epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int cli__event_fds(const int *sigs, int extra_fd, int *sigfd, int *epfd)
+{
+	sigset_t set;
+	int err;
+
+	sigemptyset(&set);
+	while (*sigs)
+		sigaddset(&set, *sigs++);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	*sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (*sigfd < 0)
+		return -errno;
+	*epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (*epfd < 0)
+		return -errno;
+	err = cli__epoll_add(*epfd, *sigfd);
+	if (!err && extra_fd >= 0)
+		err = cli__epoll_add(*epfd, extra_fd);
+	return err;
 }

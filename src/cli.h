@@ -20,6 +20,15 @@ int cli__parse_uint(const char *opt, const char *s, unsigned long min, unsigned 
 /* Exits 2 after "allocscope: OPT: MESSAGE". */
 void cli__bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/*
+ * For a command's event loop: blocks the signals in sigs (0-terminated),
+ * ignores SIGPIPE, and makes a signalfd for them and an epoll set that
+ * watches it and extra_fd (if >= 0). Returns 0 or -errno.
+ */
+int cli__event_fds(const int *sigs, int extra_fd, int *sigfd, int *epfd);
+/* Adds fd to epfd for reading. */
+int cli__epoll_add(int epfd, int fd);
+
 __u64 cli__now_ns(void);	/* CLOCK_MONOTONIC */
 __u64 cli__wall_ns(void);	/* CLOCK_REALTIME */
 

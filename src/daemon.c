@@ -516,25 +516,9 @@ static void housekeep(struct daemon *d)
 
 static int setup_signals(struct daemon *d)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	sigset_t set;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, 0 };
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->sigfd < 0 || d->epfd < 0)
-		return -errno;
-	ev.data.fd = d->sigfd;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev))
-		return -errno;
-	ev.data.fd = tracer__fd(d->tr);
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) ? -errno : 0;
+	return cli__event_fds(sigs, tracer__fd(d->tr), &d->sigfd, &d->epfd);
 }
 
 /* What a running daemon can change; the rest waits for a restart. */

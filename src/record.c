@@ -338,26 +338,9 @@ static void on_target(void *ctx, const struct target_event *ev)
 
 static int setup_signals(struct rec *r)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	sigset_t set;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGCHLD, SIGHUP, 0 };
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (r->sigfd < 0 || r->epfd < 0)
-		return -errno;
-	ev.data.fd = r->sigfd;
-	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->sigfd, &ev))
-		return -errno;
-	ev.data.fd = tracer__fd(r->tr);
-	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) ? -errno : 0;
+	return cli__event_fds(sigs, tracer__fd(r->tr), &r->sigfd, &r->epfd);
 }
 
 /*

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "aggregator.h"
+#include "cli.h"
 #include "daemon.h"
 #include "elffile.h"
 #include "exporter.h"
@@ -393,7 +394,6 @@ static int metrics_handler(struct http_request *req, void *ctx)
 
 int serve__setup(struct daemon *d)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct http *h;
 	int err;
 
@@ -406,9 +406,7 @@ int serve__setup(struct daemon *d)
 	err = err ?: http__route(h, "/debug/pprof/heap", profile_handler, &routes[1]);
 	err = err ?: http__route(h, "/debug/pprof/", index_handler, d);
 	err = err ?: http__route(h, "/metrics", metrics_handler, d);
-	ev.data.fd = http__fd(h);
-	if (!err && epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
-		err = -errno;
+	err = err ?: cli__epoll_add(d->epfd, http__fd(h));
 	if (err) {
 		http__free(h);
 		return err;

@@ -15,15 +15,7 @@
 #include "log.h"
 #include "tracer.h"
 
-/*
- * Debian 12's UAPI header (Linux 6.1) predates uprobe_multi (6.6) and
- * uprobe sessions (6.13), and libbpf 1.1 cannot attach either, so the
- * values (from the kernel's BTF: enum bpf_attach_type) and the
- * link_create attribute layout are spelled out here.
- */
-#define XBPF_TRACE_UPROBE_MULTI		48
-#define XBPF_TRACE_UPROBE_SESSION	57
-
+/* The link_create attribute of uprobe_multi, which the 6.1 UAPI header lacks. */
 struct xbpf_uprobe_multi_attr {		/* prefix of union bpf_attr, Linux >= 6.6 */
 	__u32 prog_fd;
 	__u32 target_fd;
@@ -58,8 +50,8 @@ struct tracer {
 
 static int add_link(struct tracer *tr, pid_t pid, int fd, struct bpf_link *link);
 
-static int uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
-			     const __u64 *offsets, const __u64 *cookies, __u32 cnt, pid_t pid)
+int tracer__uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
+			      const __u64 *offsets, const __u64 *cookies, __u32 cnt, pid_t pid)
 {
 	struct xbpf_uprobe_multi_attr a;
 	int fd;
@@ -98,20 +90,20 @@ int tracer__probe_kernel(bool *sessions, bool *multi)
 	int fd, link;
 
 	*sessions = *multi = false;
-	fd = probe_attach_type(XBPF_TRACE_UPROBE_MULTI);
+	fd = probe_attach_type(AS_BPF_TRACE_UPROBE_MULTI);
 	if (fd >= 0) {
 		/*
 		 * 46ba0e49b642 ("bpf: fix multi-uprobe PID filtering logic")
 		 * made a negative pid -EINVAL; before it the filter worked per
 		 * thread, not per process. Same probe as libbpf's.
 		 */
-		link = uprobe_multi_link(fd, XBPF_TRACE_UPROBE_MULTI, "/", &off, NULL, 1, -1);
+		link = tracer__uprobe_multi_link(fd, AS_BPF_TRACE_UPROBE_MULTI, "/", &off, NULL, 1, -1);
 		*multi = link == -EINVAL;
 		if (link >= 0)
 			close(link);
 		close(fd);
 	}
-	fd = probe_attach_type(XBPF_TRACE_UPROBE_SESSION);
+	fd = probe_attach_type(AS_BPF_TRACE_UPROBE_SESSION);
 	if (fd >= 0) {
 		*sessions = *multi;
 		close(fd);
@@ -177,11 +169,11 @@ static int configure(struct tracer *tr, const struct tracer_opts *o, bool multi)
 		err = err ?: bpf_map__set_max_entries(s->maps.targets, o->max_targets);
 	if (session)
 		err = err ?: bpf_program__set_expected_attach_type(s->progs.alloc_session,
-								   XBPF_TRACE_UPROBE_SESSION);
+								   AS_BPF_TRACE_UPROBE_SESSION);
 	tr->multi_free = multi;
 	if (multi)
 		err = err ?: bpf_program__set_expected_attach_type(s->progs.free_enter,
-								   XBPF_TRACE_UPROBE_MULTI);
+								   AS_BPF_TRACE_UPROBE_MULTI);
 	return err;
 }
 
@@ -307,7 +299,7 @@ static int attach_multi(struct tracer *tr, struct bpf_program *prog, __u32 type,
 		offsets[i] = p[i].offset;
 		cookies[i] = p[i].cookie;
 	}
-	fd = uprobe_multi_link(bpf_program__fd(prog), type, path, offsets, cookies, n, pid);
+	fd = tracer__uprobe_multi_link(bpf_program__fd(prog), type, path, offsets, cookies, n, pid);
 	if (fd < 0)
 		return fd;
 	err = add_link(tr, pid, fd, NULL);
@@ -352,12 +344,12 @@ int tracer__attach(struct tracer *tr, const struct probe_target *t, pid_t pid)
 	int err;
 
 	if (tr->mode == TRACER_MODE_SESSION)
-		err = attach_multi(tr, s->progs.alloc_session, XBPF_TRACE_UPROBE_SESSION, t->path,
+		err = attach_multi(tr, s->progs.alloc_session, AS_BPF_TRACE_UPROBE_SESSION, t->path,
 				   t->allocs, t->nr_allocs, pid);
 	else
 		err = attach_classic(tr, t, pid);
 	if (!err && !tr->alloc_only && tr->multi_free)
-		err = attach_multi(tr, s->progs.free_enter, XBPF_TRACE_UPROBE_MULTI, t->path,
+		err = attach_multi(tr, s->progs.free_enter, AS_BPF_TRACE_UPROBE_MULTI, t->path,
 				   t->frees, t->nr_frees, pid);
 	if (err)
 		tracer__detach_pid(tr, pid);

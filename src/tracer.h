@@ -73,6 +73,21 @@ int tracer__nr_links(const struct tracer *tr);
  */
 int tracer__purge_live(struct tracer *tr, bool (*gone)(pid_t tgid, void *ctx), void *ctx);
 
+/*
+ * enum bpf_attach_type values Debian 12's UAPI header (Linux 6.1) lacks,
+ * from the kernel's BTF; libbpf 1.1 cannot attach either.
+ */
+#define AS_BPF_TRACE_UPROBE_MULTI	48	/* Linux 6.6 */
+#define AS_BPF_TRACE_UPROBE_SESSION	57	/* Linux 6.13 */
+
+/*
+ * A uprobe_multi link (raw BPF_LINK_CREATE): prog at each file offset of
+ * path, filtered to process pid (0: all). cookies may be NULL. Returns the
+ * link fd (closing it detaches) or -errno.
+ */
+int tracer__uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
+			      const __u64 *offsets, const __u64 *cookies, __u32 cnt, pid_t pid);
+
 /* Which probe mechanisms this kernel supports (for `allocscope features`). */
 int tracer__probe_kernel(bool *sessions, bool *multi);
 
