@@ -128,20 +128,34 @@ static struct proc_node *new_proc(struct agg *a, pid_t pid, __u32 gen)
 	return p;
 }
 
+struct agg_proc *agg__find_proc(struct agg *a, pid_t pid)
+{
+	struct hnode *n = hmap__find(&a->procs, hash_u64(pid), proc_eq, &pid);
+
+	return n ? &hmap_entry(n, struct proc_node, node)->p : NULL;
+}
+
 struct agg_proc *agg__proc(struct agg *a, pid_t pid)
 {
 	struct hnode *n = hmap__find(&a->procs, hash_u64(pid), proc_eq, &pid);
-	struct proc_node *p;
+	struct proc_node *p = n ? hmap_entry(n, struct proc_node, node) : NULL;
+	__u32 gen = 0;
 
-	if (n)
-		return &hmap_entry(n, struct proc_node, node)->p;
-	p = new_proc(a, pid, 0);
+	if (p && !p->p.exited)
+		return &p->p;
+	if (p) {
+		/* the old one stays, exported with its data, until evicted */
+		hmap__del(&a->procs, n);
+		p->current = false;
+		gen = p->p.gen + 1;
+	}
+	p = new_proc(a, pid, gen);
 	return p ? &p->p : NULL;
 }
 
 bool agg__has_proc(struct agg *a, pid_t pid)
 {
-	return hmap__find(&a->procs, hash_u64(pid), proc_eq, &pid) != NULL;
+	return agg__find_proc(a, pid) != NULL;
 }
 
 void agg__proc_exec(struct agg *a, pid_t pid, __u64 now_ns)

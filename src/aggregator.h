@@ -54,8 +54,14 @@ double agg__weight(__u64 size, __u64 rate);
 struct agg *agg__new(void);
 void agg__free(struct agg *a);
 
-/* The current image of pid, created (without mappings) on first use. */
+/*
+ * The current image of pid for a new sample: created (without mappings)
+ * on first use, and anew when the one there has exited: the pid was
+ * reused (pid_max is often 32768).
+ */
 struct agg_proc *agg__proc(struct agg *a, pid_t pid);
+/* The current image of pid, exited or not; NULL if none. */
+struct agg_proc *agg__find_proc(struct agg *a, pid_t pid);
 bool agg__has_proc(struct agg *a, pid_t pid);
 /* pid exec'ed at now_ns: later samples belong to a new image. */
 void agg__proc_exec(struct agg *a, pid_t pid, __u64 now_ns);

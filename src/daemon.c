@@ -363,9 +363,9 @@ static void on_proc_exit(struct daemon *d, pid_t pid)
 {
 	struct agg_proc *p;
 
-	if (!agg__has_proc(d->agg, pid))
+	p = agg__find_proc(d->agg, pid);
+	if (!p)
 		return;
-	p = agg__proc(d->agg, pid);
 	p->exited = true;
 	p->exit_ns = daemon__now();
 	if (pid_links(&d->cfg))

@@ -291,7 +291,7 @@ static void on_exec(struct rec *r, pid_t pid)
 
 static void on_exit_stop(struct rec *r, pid_t pid)
 {
-	struct agg_proc *p = agg__proc(r->agg, pid);
+	struct agg_proc *p = agg__find_proc(r->agg, pid);
 
 	tracer__consume(r->tr);
 	if (p && p->as)
@@ -328,7 +328,7 @@ static void on_target(void *ctx, const struct target_event *ev)
 		break;
 	case TARGET_GONE:
 		tracer__consume(r->tr);
-		p = agg__proc(r->agg, ev->pid);
+		p = agg__find_proc(r->agg, ev->pid);
 		if (p)
 			p->exited = true;
 		forget_attached(r, ev->pid);
