@@ -28,6 +28,7 @@ struct agg_proc {
 	bool exited;
 	bool replaced;			/* the pid exec'ed another image */
 	bool exported;			/* in an interval export since it exited */
+	bool unreadable;		/* its mappings could not be read: not tried again */
 	__u64 nr_samples;
 	__u64 exit_ns;			/* when it was seen gone (CLOCK_MONOTONIC) */
 	__u64 refresh_ns;		/* when its mappings were last read */

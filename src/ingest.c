@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "allocscope.h"
 #include "ingest.h"
+#include "log.h"
 #include "procfs.h"
 #include "symbolizer.h"
 #include "unwinder.h"
@@ -43,11 +44,22 @@ static pid_t image_owner(pid_t pid, const struct as_alloc_event *e)
 
 void ingest__snapshot(struct ingest *in, struct agg_proc *p, const struct as_alloc_event *e)
 {
-	pid_t owner = image_owner(p->pid, e);
+	pid_t owner;
 	char exe[PATH_MAX];
+	int err;
 
-	if (p->as || p->exited || !owner || symbolizer__snapshot(in->sym, owner, &p->as))
+	if (p->as || p->exited || p->unreadable)
 		return;
+	owner = image_owner(p->pid, e);
+	err = owner ? symbolizer__snapshot(in->sym, owner, &p->as) : -ESRCH;
+	if (err) {
+		/* once: a backlog of its samples must not each try again */
+		p->unreadable = true;
+		in->unreadable++;
+		pr_debug("process %d: mappings unreadable (%s): its stacks stay unnamed\n", p->pid,
+			 owner ? strerror(-err) : "gone, or exec'ed since its sample");
+		return;
+	}
 	procfs__comm(owner, p->comm, sizeof(p->comm));
 	if (!procfs__exe(owner, exe, sizeof(exe)))
 		p->exe = strdup(exe);

@@ -28,6 +28,7 @@ struct ingest {
 	/* what was lost here, by reason */
 	__u64 dropped_procs;		/* samples of processes beyond max_procs */
 	__u64 errors;			/* out of memory */
+	__u64 unreadable;		/* process images whose mappings could not be read */
 	/* what DWARF unwinding costs */
 	__u64 unwinds;
 	__u64 unwind_ns;

@@ -446,6 +446,9 @@ static int write_profile(struct rec *r)
 		pr_info("unwound %llu stacks in %.1f ms: %.2f us each\n",
 			(unsigned long long)r->in.unwinds, r->in.unwind_ns / 1e6,
 			r->in.unwind_ns / 1e3 / r->in.unwinds);
+	if (r->in.unreadable)
+		pr_info("%llu processes exited before their mappings were read: their stacks are unnamed\n",
+			(unsigned long long)r->in.unreadable);
 	eo.period = r->o->rate;
 	eo.alloc_only = r->o->alloc_only;
 	eo.inuse_exited = true;	/* what a process still held at exit: its leaks */

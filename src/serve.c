@@ -355,6 +355,9 @@ static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
 	metrics__counter(m, "allocscope_evicted_processes_total",
 			 "Exited processes dropped from memory after their export.",
 			 (double)d->st.evicted);
+	metrics__counter(m, "allocscope_unreadable_processes_total",
+			 "Process images gone before their mappings could be read: unnamed stacks.",
+			 (double)d->in.unreadable);
 	metrics__counter(m, "allocscope_unwinds_total", "Sampled stacks unwound with DWARF.",
 			 (double)d->in.unwinds);
 	metrics__counter(m, "allocscope_unwind_seconds_total", "Time spent unwinding them.",

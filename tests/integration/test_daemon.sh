@@ -368,7 +368,9 @@ test_sampled() {
 	if got=$(compare_sampled "$D/sampled.want" "$D/sampled.got" 4096 alloc); then
 		pass sampled_estimates
 	else
-		fail sampled_estimates "$got"
+		fail sampled_estimates "$got" \
+			"samples of pid $pid: $(samples_with "pid=$pid" "$D/allocs3.pb.gz"), e.g.:" \
+			"$(pprof_samples "$D/allocs3.pb.gz" | grep -F "pid=$pid" | head -3)"
 	fi
 }
 test_sampled
