@@ -95,7 +95,7 @@ $(OUTPUT)/allocscope: $(OUTPUT)/main.o $(OUTPUT)/liballocscope.a
 
 # Tests: unit tests link the library; workloads are plain programs with
 # known allocation sites, built the way their test says (see the file).
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/test.h $(OUTPUT)/liballocscope.a | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/test.h tests/unit/fixture.h $(OUTPUT)/liballocscope.a | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(OUTPUT)/liballocscope.a $(LDLIBS) -o $@
 

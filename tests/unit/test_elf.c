@@ -20,6 +20,7 @@
 
 #include "elffile.h"
 #include "test.h"
+#include "fixture.h"
 
 static char tmpdir[] = "/tmp/test_elf.XXXXXX";
 static bool have_tools, have_fixtures;
@@ -72,29 +73,6 @@ static const char widget_cc[] =
 	"}\n"
 	"int main(int argc, char **) { ns::Widget w{argc}; return w.grow(3); }\n";
 
-/* Fixture paths; a few at a time stay valid. */
-static const char *fx(const char *name)
-{
-	static char bufs[8][4096];
-	static int next;
-	char *b = bufs[next++ % 8];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", tmpdir, name);
-	return b;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 /* The first line of cmd's output that contains key, or false. */
 static bool grep_cmd(const char *cmd, const char *key, char *line, size_t size)
 {
@@ -107,16 +85,6 @@ static bool grep_cmd(const char *cmd, const char *key, char *line, size_t size)
 		found = strstr(line, key) != NULL;
 	pclose(f);
 	return found;
-}
-
-static bool write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return false;
-	fputs(text, f);
-	return !fclose(f);
 }
 
 /* nm's value and size of a defined symbol named exactly name. */
@@ -231,6 +199,7 @@ static bool build_fixtures(void)
 
 	if (!mkdtemp(tmpdir))
 		return false;
+	fx_dir = tmpdir;
 	if (!write_file(fx("prog.c"), prog_c) || !write_file(fx("lib.c"), lib_c) ||
 	    !write_file(fx("dup1.c"), dup1_c) || !write_file(fx("dup2.c"), dup2_c) ||
 	    !write_file(fx("ver.c"), ver_c) || !write_file(fx("ver.map"), ver_map) ||
@@ -744,13 +713,6 @@ static void test_cache_lru(void)
 	ASSERT_EQ(st.hits, 2);
 	ASSERT_EQ(st.misses, 3);
 	elf_cache__free(c);
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = s ? strlen(s) : 0, m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
 }
 
 /* A file's one source frame at vaddr: function, raw name, file and line. */

@@ -45,6 +45,7 @@
 #include "symbolizer.h"
 #include "unwinder.h"
 #include "test.h"
+#include "fixture.h"
 
 #define STACK_MAX	(16 << 10)
 #define MAX_PCS		64
@@ -209,39 +210,6 @@ struct sample {
 	int nr, reason;
 };
 
-/* Fixture paths; a few at a time stay valid. */
-static const char *fx(const char *name)
-{
-	static char bufs[8][4096];
-	static int next;
-	char *b = bufs[next++ % 8];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", tmpdir, name);
-	return b;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-static bool write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return false;
-	fputs(text, f);
-	return !fclose(f);
-}
-
 /* The line of the "@name" marker comment in src. */
 static int marker_line(const char *src, const char *name)
 {
@@ -258,17 +226,11 @@ static int marker_line(const char *src, const char *name)
 	return line;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = s ? strlen(s) : 0, m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
 static bool build_fixtures(void)
 {
 	if (!mkdtemp(tmpdir))
 		return false;
+	fx_dir = tmpdir;
 	if (!write_file(fx("probe.h"), probe_h) || !write_file(fx("chain.c"), chain_c) ||
 	    !write_file(fx("vec.cc"), vec_cc))
 		return false;
