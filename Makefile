@@ -36,8 +36,7 @@ endif
 
 CFLAGS ?= -g -O2
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 \
-	  -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT) \
-	  -DAS_VERSION='"$(VERSION)"' -DAS_GIT_REV='"$(GIT_REV)"'
+	  -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
 LDLIBS := -lbpf -ldw -lelf -lz -lm -lpthread -lstdc++ -lmicrohttpd
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Iinclude -I$(OUTPUT) \
 	      -Wall -Wno-unused-function
@@ -55,7 +54,7 @@ WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/workloads/%,$(WO
 WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
 WORKLOAD_BINS += $(patsubst tests/workloads/%.cc,$(OUTPUT)/tests/workloads/%,$(WORKLOAD_CXX_SRCS))
 
-.PHONY: all clean check demo bench deps install uninstall test-bins
+.PHONY: all clean check demo bench deps install uninstall test-bins FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -80,6 +79,13 @@ $(SKEL): $(OUTPUT)/allocscope.bpf.o
 
 # Only the tracer includes the skeleton.
 $(OUTPUT)/tracer.o: $(SKEL)
+
+# Rewritten only when the version or the commit changes, so that a new
+# commit rebuilds what reports it and nothing else.
+$(OUTPUT)/version.h: FORCE | $(OUTPUT)
+	$(Q)printf '#define AS_VERSION "%s"\n#define AS_GIT_REV "%s"\n' '$(VERSION)' '$(GIT_REV)' > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+$(OUTPUT)/main.o $(OUTPUT)/record.o $(OUTPUT)/serve.o: $(OUTPUT)/version.h
 
 $(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/allocscope.h | $(OUTPUT)
 	$(call msg,CC,$@)

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "tracer.h"
+#include "version.h"
 
 static const char usage[] =
 	"usage: allocscope COMMAND [OPTIONS]\n"

@@ -29,6 +29,7 @@
 #include "target.h"
 #include "tracer.h"
 #include "unwinder.h"
+#include "version.h"
 
 #define POLL_MS		100
 #define SYM_CACHE	(256u << 20)

@@ -34,6 +34,7 @@
 #include "symbolizer.h"
 #include "tracer.h"
 #include "unwinder.h"
+#include "version.h"
 
 #define MAX_SECONDS	3600
 
