@@ -153,20 +153,15 @@ bool proc_map__is_file(const struct proc_map *m)
 	return m->ino && m->path[0] == '/';
 }
 
-int procfs__open_mapped(pid_t pid, const struct proc_map *m)
+int procfs__open_under(const char *root, const struct proc_map *m)
 {
 	char path[PATH_MAX];
 	struct stat st;
 	int fd, err;
 
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
-		 (uint64_t)m->start, (uint64_t)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-		return fd;
 	if (m->deleted)
-		return -errno;
-	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s%s", root, m->path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -181,6 +176,22 @@ int procfs__open_mapped(pid_t pid, const struct proc_map *m)
 		return -ESTALE;
 	}
 	return fd;
+}
+
+int procfs__open_mapped(pid_t pid, const struct proc_map *m)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
+		 (uint64_t)m->start, (uint64_t)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	if (m->deleted)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	return procfs__open_under(path, m);
 }
 
 int procfs__mapped_path(pid_t pid, const struct proc_map *m, char *buf, size_t len)
@@ -349,4 +360,87 @@ out:
 bool procfs__alive(pid_t pid)
 {
 	return !kill(pid, 0) || errno == EPERM;
+}
+
+__u64 procfs__exe_ino(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return stat(path, &st) ? 0 : st.st_ino;
+}
+
+static bool same_inode(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * A container may mount over a directory of ours, or have its files where
+ * we have none: the same root directory is not enough, the mount namespace
+ * must be ours too.
+ */
+bool procfs__own_root(pid_t pid)
+{
+	char path[64], ns[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", pid);
+	return same_inode("/", path) && same_inode("/proc/self/ns/mnt", ns);
+}
+
+void proc_image__free(struct proc_image *im)
+{
+	if (!im)
+		return;
+	proc_maps__free(im->maps);
+	if (im->root_fd >= 0)
+		close(im->root_fd);
+	free(im->exe);
+	free(im);
+}
+
+/* Reads everything, then checks that the process did not exec meanwhile. */
+static int read_image(pid_t pid, struct proc_image *im)
+{
+	char path[64], exe[PATH_MAX];
+	int err;
+
+	err = procfs__read_maps(pid, &im->maps);
+	if (err)
+		return err;
+	if (!procfs__own_root(pid)) {
+		snprintf(path, sizeof(path), "/proc/%d/root", pid);
+		im->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (im->root_fd < 0)
+			return -errno;
+	}
+	if (procfs__comm(pid, im->comm, sizeof(im->comm)) || procfs__exe(pid, exe, sizeof(exe)))
+		return -ESRCH;
+	im->exe = strdup(exe);
+	if (!im->exe)
+		return -ENOMEM;
+	return procfs__exe_ino(pid) == im->exe_ino ? 0 : -ESRCH;
+}
+
+int procfs__image(pid_t pid, struct proc_image **out)
+{
+	struct proc_image *im = calloc(1, sizeof(*im));
+	int err;
+
+	if (!im)
+		return -ENOMEM;
+	im->pid = pid;
+	im->root_fd = -1;
+	im->exe_ino = procfs__exe_ino(pid);
+	err = im->exe_ino ? read_image(pid, im) : -ESRCH;
+	if (err) {
+		proc_image__free(im);
+		return err;
+	}
+	*out = im;
+	return 0;
 }

@@ -46,6 +46,8 @@ bool proc_map__is_file(const struct proc_map *m);
  * /proc/PID/root/PATH, whose inode must match the mapping.
  */
 int procfs__open_mapped(pid_t pid, const struct proc_map *m);
+/* Opens root + the mapping's path, if the inode there is still the mapping's. */
+int procfs__open_under(const char *root, const struct proc_map *m);
 /* Writes a path through which the kernel can open the mapped file. */
 int procfs__mapped_path(pid_t pid, const struct proc_map *m, char *buf, size_t len);
 
@@ -64,5 +66,26 @@ int procfs__exe(pid_t pid, char *buf, size_t len);
 /* The process's environment as a NULL-terminated vector in one block. */
 int procfs__environ(pid_t pid, char ***envp);
 bool procfs__alive(pid_t pid);
+/* The inode of the process's executable; 0 if it is gone. */
+__u64 procfs__exe_ino(pid_t pid);
+/* The process sees our root directory, in our mount namespace. */
+bool procfs__own_root(pid_t pid);
+
+/*
+ * What naming a process's stacks needs, read while it lives and usable
+ * after it is gone: its mappings, and its root directory held open when it
+ * is not ours (a container's files are reachable through it).
+ */
+struct proc_image {
+	pid_t pid;
+	__u64 exe_ino;		/* the image these mappings belong to */
+	struct proc_maps *maps;
+	int root_fd;		/* O_PATH; -1 when its root is ours */
+	char comm[16];
+	char *exe;
+};
+
+int procfs__image(pid_t pid, struct proc_image **out);
+void proc_image__free(struct proc_image *im);
 
 #endif /* AS_PROCFS_H */

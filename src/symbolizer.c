@@ -52,6 +52,8 @@ struct addr_space {
 	struct elf_file **files;	/* per mapping; NULL if it could not be opened */
 	struct jit_map *jit;		/* the process's perf map; NULL if none */
 	char root[64];			/* prefix for debug files: "" on the host */
+	int root_fd;			/* a kept image's root (its pid is gone), or -1 */
+	bool kept;			/* from a kept image: never read again */
 };
 
 struct symbolizer *symbolizer__new(size_t cache_bytes)
@@ -82,28 +84,13 @@ void symbolizer__cache_stats(const struct symbolizer *s, struct elf_cache_stats 
 	elf_cache__stats(s->cache, st);
 }
 
-static bool same_inode(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/*
- * Debug files of a process in another mount namespace are under its root,
- * even when that root is ours: a container may mount over a directory of
- * ours, or have its files where we have none.
- */
+/* Debug files of a process in another mount namespace are under its root. */
 static void pick_root(pid_t pid, char *root, size_t len)
 {
-	char path[64], ns[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/root", pid);
-	snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", pid);
-	if (same_inode("/", path) && same_inode("/proc/self/ns/mnt", ns))
+	if (procfs__own_root(pid))
 		root[0] = '\0';
 	else
-		snprintf(root, len, "%s", path);
+		snprintf(root, len, "/proc/%d/root", pid);
 }
 
 /* Keeps executable mappings: files, the vDSO, and code without a file (JIT). */
@@ -395,7 +382,7 @@ static struct elf_file *open_file(struct addr_space *as, const struct proc_map *
 		return open_vdso(as, pm);
 	if (!proc_map__is_file(pm))
 		return NULL;
-	fd = procfs__open_mapped(as->pid, pm);
+	fd = as->kept ? procfs__open_under(as->root, pm) : procfs__open_mapped(as->pid, pm);
 	if (fd < 0) {
 		pr_debug("pid %d: cannot open %s: %s\n", as->pid, pm->path, strerror(-fd));
 		return NULL;
@@ -411,19 +398,14 @@ static struct elf_file *open_file(struct addr_space *as, const struct proc_map *
 }
 
 /*
- * Reads the maps and opens the files behind them. Files already cached
- * (by build id) are not read again: the cache hands back its copy.
+ * Opens the files behind the maps. Files already cached (by build id) are
+ * not read again: the cache hands back its copy.
  */
-static int load(struct addr_space *as)
+static int load_maps(struct addr_space *as, struct proc_maps *maps)
 {
-	struct proc_maps *maps;
 	struct elf_file **files;
 	size_t i;
-	int err;
 
-	err = procfs__read_maps(as->pid, &maps);
-	if (err)
-		return err;
 	keep_exec(maps);
 	files = calloc(maps->nr ? maps->nr : 1, sizeof(*files));
 	if (!files) {
@@ -432,10 +414,21 @@ static int load(struct addr_space *as)
 	}
 	for (i = 0; i < maps->nr; i++)
 		files[i] = open_file(as, &maps->maps[i]);
-	as->jit = load_jit(as, maps, files);
+	as->jit = as->kept ? NULL : load_jit(as, maps, files);
 	as->maps = maps;
 	as->files = files;
 	return 0;
+}
+
+static int load(struct addr_space *as)
+{
+	struct proc_maps *maps;
+	int err;
+
+	if (as->kept)
+		return -ESRCH;
+	err = procfs__read_maps(as->pid, &maps);
+	return err ?: load_maps(as, maps);
 }
 
 static void unload(struct addr_space *as)
@@ -452,19 +445,56 @@ static void unload(struct addr_space *as)
 	as->jit = NULL;
 }
 
-int symbolizer__snapshot(struct symbolizer *s, pid_t pid, struct addr_space **out)
+static struct addr_space *addr_space__new(struct symbolizer *s, pid_t pid)
 {
 	struct addr_space *as = calloc(1, sizeof(*as));
+
+	if (!as)
+		return NULL;
+	as->sym = s;
+	as->pid = pid;
+	as->root_fd = -1;
+	return as;
+}
+
+int symbolizer__snapshot(struct symbolizer *s, pid_t pid, struct addr_space **out)
+{
+	struct addr_space *as = addr_space__new(s, pid);
 	int err;
 
 	if (!as)
 		return -ENOMEM;
-	as->sym = s;
-	as->pid = pid;
 	pick_root(pid, as->root, sizeof(as->root));
 	err = load(as);
 	if (err) {
 		free(as);
+		return err;
+	}
+	*out = as;
+	return 0;
+}
+
+/*
+ * The process may be gone: its files are opened by path under its root,
+ * held open in the image (a container's root directory outlives it).
+ */
+int symbolizer__snapshot_image(struct symbolizer *s, struct proc_image *im,
+			       struct addr_space **out)
+{
+	struct addr_space *as = addr_space__new(s, im->pid);
+	int err;
+
+	if (!as)
+		return -ENOMEM;
+	as->kept = true;
+	as->root_fd = im->root_fd;
+	im->root_fd = -1;
+	if (as->root_fd >= 0)
+		snprintf(as->root, sizeof(as->root), "/proc/self/fd/%d", as->root_fd);
+	err = load_maps(as, im->maps);
+	im->maps = NULL;
+	if (err) {
+		addr_space__free(as);
 		return err;
 	}
 	*out = as;
@@ -495,6 +525,8 @@ void addr_space__free(struct addr_space *as)
 	if (!as)
 		return;
 	unload(as);
+	if (as->root_fd >= 0)
+		close(as->root_fd);
 	free(as);
 }
 

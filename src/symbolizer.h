@@ -19,6 +19,7 @@
 struct symbolizer;
 struct addr_space;
 struct proc_map;
+struct proc_image;
 
 struct sym_frame {
 	const struct proc_map *map;	/* NULL when no mapping holds the address */
@@ -43,6 +44,9 @@ void symbolizer__cache_stats(const struct symbolizer *s, struct elf_cache_stats 
 
 /* Snapshot of pid's executable mappings, files opened now. */
 int symbolizer__snapshot(struct symbolizer *s, pid_t pid, struct addr_space **out);
+/* The same from an image read earlier (the process may be gone); takes its maps and root. */
+int symbolizer__snapshot_image(struct symbolizer *s, struct proc_image *im,
+			       struct addr_space **out);
 /* Re-read the mappings of a live process (a library was loaded). */
 int addr_space__refresh(struct addr_space *as);
 void addr_space__free(struct addr_space *as);
