@@ -30,6 +30,8 @@ const volatile __u32 self_tgid;
 const volatile bool track_frees = true;
 /* Stack bytes copied per sample for DWARF unwinding: 0, or 8 KiB..32 KiB in pages. */
 const volatile __u32 stack_copy_bytes;
+/* Someone reads the "seen" ring (the daemon). */
+const volatile bool announce_seen;
 
 
 /* Changed by user space at run time. */
@@ -105,6 +107,17 @@ struct {
 	__uint(max_entries, 8 << 20);	/* set by user space */
 } events SEC(".maps");
 
+/*
+ * A thread's first sample in its image, announced apart from the samples:
+ * a reader that lags behind "events" (busy exporting) would find a short
+ * process gone before it could read its mappings. Another thread reads
+ * this one and keeps them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 10);
+} seen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, AS_STAT_MAX);
@@ -129,19 +142,28 @@ static __always_inline __u64 wakeup_flags(void)
 	return avail > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+static __always_inline void announce(__u32 tgid)
+{
+	struct as_proc_event e = { .type = AS_EV_SEEN, .tgid = tgid };
+
+	if (announce_seen && bpf_ringbuf_output(&seen, &e, sizeof(e), BPF_RB_FORCE_WAKEUP))
+		stat_inc(AS_STAT_DROP_SEEN_RINGBUF);
+}
+
 /*
  * And for a thread's first sample in its current image: user space reads
  * a new process's mappings then, while it still lives. Per exec, since
  * task storage outlives it: a fork child's first samples come before its
  * exec, and the image that matters comes after.
  */
-static __always_inline __u64 sample_wakeup(struct tstate *t)
+static __always_inline __u64 sample_wakeup(struct tstate *t, __u32 tgid)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 exec = BPF_CORE_READ(task, self_exec_id) + 1;
 
 	if (t->woke_exec != exec) {
 		t->woke_exec = exec;
+		announce(tgid);
 		return BPF_RB_FORCE_WAKEUP;
 	}
 	return wakeup_flags();
@@ -424,7 +446,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
 	len = AS_ALLOC_EVENT_SIZE((__u64)e->nr_ips);
 	if (len > sizeof(*e))
 		len = sizeof(*e);	/* a bound the verifier can see */
-	if (bpf_ringbuf_output(&events, e, len, sample_wakeup(t))) {
+	if (bpf_ringbuf_output(&events, e, len, sample_wakeup(t, pid_tgid >> 32))) {
 		stat_inc(AS_STAT_DROP_RINGBUF);
 		return;
 	}
@@ -479,7 +501,7 @@ static __always_inline void emit_alloc_copy(struct pt_regs *ctx, struct tstate *
 	c->regs[AS_REG_R14] = ctx->r14;
 	c->regs[AS_REG_R15] = ctx->r15;
 	c->len = copy_stack(c, PT_REGS_SP(ctx));
-	bpf_ringbuf_submit(e, sample_wakeup(t));
+	bpf_ringbuf_submit(e, sample_wakeup(t, pid_tgid >> 32));
 	stat_inc(AS_STAT_SAMPLES);
 }
 

@@ -55,6 +55,7 @@ enum as_event_type {
 	AS_EV_FREE,		/* struct as_free_event */
 	AS_EV_EXEC,		/* struct as_proc_event: a process exec'ed */
 	AS_EV_EXIT,		/* struct as_proc_event: a process exited */
+	AS_EV_SEEN,		/* struct as_proc_event, on "seen": a first sample */
 };
 
 /* Process lifecycle, for the daemon (record follows processes by ptrace). */
@@ -155,6 +156,7 @@ enum as_stat {
 	AS_STAT_FAILED,		/* sampled call returned NULL: nothing counted */
 	AS_STAT_DROP_PROC_RINGBUF,	/* ring buffer full: exec/exit event lost */
 	AS_STAT_DROP_TARGETS_FULL,	/* targets map full: a forked child not counted */
+	AS_STAT_DROP_SEEN_RINGBUF,	/* "seen" ring full: a first sample not announced */
 	AS_STAT_MAX,
 };
 

@@ -30,6 +30,7 @@
 #include "daemon.h"
 #include "exporter.h"
 #include "http.h"
+#include "keeper.h"
 #include "log.h"
 #include "notify.h"
 #include "procfs.h"
@@ -689,6 +690,12 @@ static int setup(struct daemon *d)
 	d->in.alloc_only = d->cfg.alloc_only;
 	d->in.max_procs = d->cfg.max_processes;
 	err = setup_signals(d);
+	/* after: the keeper's thread inherits the blocked signals (signalfd) */
+	if (!err) {
+		err = keeper__new(d->tr, &d->in.keeper);
+		if (err)
+			pr_err("cannot start the image keeper: %s\n", strerror(-err));
+	}
 	if (!err) {
 		err = serve__setup(d);
 		if (err)
@@ -720,6 +727,7 @@ static void teardown(struct daemon *d)
 
 	serve__cancel_deltas(d);
 	http__free(d->http);
+	keeper__free(d->in.keeper);
 	tracer__free(d->tr);
 	unwinder__free(d->in.unw);
 	agg__free(d->agg);

@@ -4,13 +4,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <stdio.h>
 
 #include "aggregator.h"
 #include "cli.h"
 #include "allocscope.h"
 #include "ingest.h"
+#include "keeper.h"
 #include "log.h"
 #include "procfs.h"
 #include "symbolizer.h"
@@ -19,15 +19,6 @@
 #define REFRESH_NS	1000000000ULL
 #define REFRESH_JIT_NS	(10 * REFRESH_NS)
 
-static __u64 exe_ino(pid_t pid)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	return stat(path, &st) ? 0 : st.st_ino;
-}
-
 /*
  * Whose mappings the sample's image has: its own, or, when the process
  * has exec'ed since the sample (the reader lags), its parent's if it was a
@@ -35,34 +26,63 @@ static __u64 exe_ino(pid_t pid)
  */
 static pid_t image_owner(pid_t pid, const struct as_alloc_event *e)
 {
-	if (!e || !e->exe_ino || exe_ino(pid) == e->exe_ino)
+	if (!e || !e->exe_ino || procfs__exe_ino(pid) == e->exe_ino)
 		return pid;
-	if (e->ppid > 1 && exe_ino(e->ppid) == e->exe_ino)
+	if (e->ppid > 1 && procfs__exe_ino(e->ppid) == e->exe_ino)
 		return e->ppid;
+	return 0;
+}
+
+static int snapshot_live(struct ingest *in, struct agg_proc *p, const struct as_alloc_event *e)
+{
+	pid_t owner = image_owner(p->pid, e);
+	char exe[PATH_MAX];
+	int err;
+
+	err = owner ? symbolizer__snapshot(in->sym, owner, &p->as) : -ESRCH;
+	if (err)
+		return err;
+	procfs__comm(owner, p->comm, sizeof(p->comm));
+	if (!procfs__exe(owner, exe, sizeof(exe)))
+		p->exe = strdup(exe);
+	return 0;
+}
+
+/* The keeper read the image at the first sample: the process may be gone since. */
+static int snapshot_kept(struct ingest *in, struct agg_proc *p, struct proc_image *im)
+{
+	int err;
+
+	err = symbolizer__snapshot_image(in->sym, im, &p->as);
+	if (err)
+		return err;
+	snprintf(p->comm, sizeof(p->comm), "%s", im->comm);
+	p->exe = im->exe;
+	im->exe = NULL;
+	in->kept_used++;
 	return 0;
 }
 
 void ingest__snapshot(struct ingest *in, struct agg_proc *p, const struct as_alloc_event *e)
 {
-	pid_t owner;
-	char exe[PATH_MAX];
+	struct proc_image *im = NULL;
 	int err;
 
 	if (p->as || p->exited || p->unreadable)
 		return;
-	owner = image_owner(p->pid, e);
-	err = owner ? symbolizer__snapshot(in->sym, owner, &p->as) : -ESRCH;
+	if (in->keeper && e)
+		im = keeper__take(in->keeper, p->pid, e->exe_ino);
+	err = snapshot_live(in, p, e);
+	if (err && im)
+		err = snapshot_kept(in, p, im);
+	proc_image__free(im);
 	if (err) {
 		/* once: a backlog of its samples must not each try again */
 		p->unreadable = true;
 		in->unreadable++;
 		pr_debug("process %d: mappings unreadable (%s): its stacks stay unnamed\n", p->pid,
-			 owner ? strerror(-err) : "gone, or exec'ed since its sample");
-		return;
+			 err == -ESRCH ? "gone, or exec'ed since its sample" : strerror(-err));
 	}
-	procfs__comm(owner, p->comm, sizeof(p->comm));
-	if (!procfs__exe(owner, exe, sizeof(exe)))
-		p->exe = strdup(exe);
 }
 
 /*

@@ -23,12 +23,14 @@ struct ingest {
 	struct agg *agg;
 	struct symbolizer *sym;
 	struct unwinder *unw;		/* NULL: frame-pointer stacks only */
+	struct keeper *keeper;		/* NULL: images are read only here */
 	bool alloc_only;
 	__u64 max_procs;		/* 0: no bound */
 	/* what was lost here, by reason */
 	__u64 dropped_procs;		/* samples of processes beyond max_procs */
 	__u64 errors;			/* out of memory */
 	__u64 unreadable;		/* process images whose mappings could not be read */
+	__u64 kept_used;		/* images named from the keeper's copy */
 	/* what DWARF unwinding costs */
 	__u64 unwinds;
 	__u64 unwind_ns;

@@ -28,6 +28,7 @@
 #include "elffile.h"
 #include "exporter.h"
 #include "http.h"
+#include "keeper.h"
 #include "log.h"
 #include "metrics.h"
 #include "pprof.h"
@@ -262,6 +263,7 @@ static void metric_drops(struct metrics *m, const struct daemon *d, const __u64 
 		{ "no_thread_state", AS_STAT_DROP_NO_TSTATE },
 		{ "live_map_full", AS_STAT_DROP_LIVE_FULL },
 		{ "targets_map_full", AS_STAT_DROP_TARGETS_FULL },
+		{ "ringbuf_full_seen", AS_STAT_DROP_SEEN_RINGBUF },
 	};
 	size_t i;
 
@@ -324,6 +326,7 @@ static void metric_self(struct metrics *m)
 static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
 {
 	struct elf_cache_stats ec;
+	struct keeper_stats ks;
 
 	metrics__build_info(m, AS_VERSION, AS_GIT_REV);
 	metrics__family(m, "allocscope_probes_info", METRICS_GAUGE,
@@ -359,6 +362,12 @@ static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
 	metrics__counter(m, "allocscope_unreadable_processes_total",
 			 "Process images gone before their mappings could be read: unnamed stacks.",
 			 (double)d->in.unreadable);
+	keeper__stats(d->in.keeper, &ks);
+	metrics__family(m, "allocscope_kept_images_total", METRICS_COUNTER,
+			"Process images read by the keeper at a first sample, by fate.");
+	metrics__sample(m, (double)ks.kept, "fate", "read", NULL);
+	metrics__sample(m, (double)d->in.kept_used, "fate", "used", NULL);
+	metrics__sample(m, (double)ks.evicted, "fate", "evicted", NULL);
 	metrics__counter(m, "allocscope_unwinds_total", "Sampled stacks unwound with DWARF.",
 			 (double)d->in.unwinds);
 	metrics__counter(m, "allocscope_unwind_seconds_total", "Time spent unwinding them.",

@@ -40,6 +40,7 @@ struct tracer_link {
 struct tracer {
 	struct allocscope_bpf *skel;
 	struct ring_buffer *rb;
+	struct ring_buffer *seen_rb;	/* read by another thread */
 	enum tracer_mode mode;
 	bool multi_free;	/* free probes through uprobe_multi */
 	bool alloc_only;
@@ -154,6 +155,7 @@ static int configure(struct tracer *tr, const struct tracer_opts *o, bool multi)
 	s->rodata->self_tgid = getpid();
 	s->rodata->track_frees = !o->alloc_only;
 	s->rodata->stack_copy_bytes = o->stack_bytes;
+	s->rodata->announce_seen = o->proc_events;
 	s->data->sample_rate = o->sample_rate;
 	err = err ?: bpf_map__set_max_entries(s->maps.live, o->alloc_only ? 1 : o->live_max);
 	err = err ?: bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
@@ -268,6 +270,7 @@ void tracer__free(struct tracer *tr)
 	}
 	free(tr->links);
 	ring_buffer__free(tr->rb);
+	ring_buffer__free(tr->seen_rb);
 	allocscope_bpf__destroy(tr->skel);
 	free(tr);
 }
@@ -385,6 +388,20 @@ int tracer__consume(struct tracer *tr)
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
 	return ring_buffer__poll(tr->rb, timeout_ms);
+}
+
+int tracer__watch_seen(struct tracer *tr, tracer_event_fn fn, void *ctx)
+{
+	if (tr->seen_rb)
+		return -EBUSY;
+	tr->seen_rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.seen),
+				       (ring_buffer_sample_fn)fn, ctx, NULL);
+	return tr->seen_rb ? 0 : -errno;
+}
+
+int tracer__poll_seen(struct tracer *tr, int timeout_ms)
+{
+	return ring_buffer__poll(tr->seen_rb, timeout_ms);
 }
 
 void tracer__set_filter(struct tracer *tr, bool on)

@@ -57,6 +57,13 @@ int tracer__fd(const struct tracer *tr);
 int tracer__consume(struct tracer *tr);
 int tracer__poll(struct tracer *tr, int timeout_ms);
 
+/*
+ * The "seen" ring (proc_events only): a process's first sample in an
+ * image, for a reader on another thread, whose only calls these are.
+ */
+int tracer__watch_seen(struct tracer *tr, tracer_event_fn fn, void *ctx);
+int tracer__poll_seen(struct tracer *tr, int timeout_ms);
+
 int tracer__set_rate(struct tracer *tr, __u64 rate);
 /* Count only the processes set with tracer__set_target(), or all. */
 void tracer__set_filter(struct tracer *tr, bool on);

@@ -356,24 +356,34 @@ test_reload() {
 }
 test_reload
 
-# Now sampled at 4096: each site's estimate within its sampling bound.
-test_sampled() {
-	local pid got
-	"$SITES" --truth "$D/sampled.truth" &
-	pid=$!
-	wait $pid
-	fetch /debug/pprof/allocs "$D/allocs3.pb.gz" > /dev/null
-	cut -f1-4 "$D/sampled.truth" | awk -F'\t' '{ print $0 "\t0\t0" }' > "$D/sampled.want"
-	site_totals "$D/allocs3.pb.gz" "pid=$pid" > "$D/sampled.got"
-	if got=$(compare_sampled "$D/sampled.want" "$D/sampled.got" 4096 alloc); then
-		pass sampled_estimates
+# Each site of pid's run (truth file given) within its sampling bound at 4096.
+check_sampled() {
+	local name=$1 truth=$2 pid=$3 got
+	fetch /debug/pprof/allocs "$D/$name.pb.gz" > /dev/null
+	cut -f1-4 "$truth" | awk -F'\t' '{ print $0 "\t0\t0" }' > "$D/$name.want"
+	site_totals "$D/$name.pb.gz" "pid=$pid" > "$D/$name.got"
+	if got=$(compare_sampled "$D/$name.want" "$D/$name.got" 4096 alloc); then
+		pass $name
 	else
-		fail sampled_estimates "$got" \
-			"samples of pid $pid: $(samples_with "pid=$pid" "$D/allocs3.pb.gz"), e.g.:" \
-			"$(pprof_samples "$D/allocs3.pb.gz" | grep -F "pid=$pid" | head -3)"
+		fail $name "$got" \
+			"samples of pid $pid: $(samples_with "pid=$pid" "$D/$name.pb.gz"), e.g.:" \
+			"$(pprof_samples "$D/$name.pb.gz" | grep -F "pid=$pid" | head -3)"
 	fi
 }
-test_sampled
+
+# Now sampled at 4096.
+"$SITES" --truth "$D/sampled.truth" &
+pid=$!
+wait $pid
+check_sampled sampled_estimates "$D/sampled.truth" $pid
+
+# The main thread held up (as by a long export) while a short process runs
+# and exits: the keeper thread read its mappings at its first sample.
+if pid=$("$WORKLOADS/stall_thread" $DPID "$SITES" --truth "$D/busy.truth" 2> /dev/null); then
+	check_sampled gone_while_busy "$D/busy.truth" $pid
+else
+	fail gone_while_busy "stall_thread failed"
+fi
 
 test_sigterm() {
 	local last0 last1 rc
