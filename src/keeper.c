@@ -5,19 +5,15 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "allocscope.h"
 #include "keeper.h"
+#include "log.h"
 #include "procfs.h"
 #include "tracer.h"
 
-/*
- * The main thread lags by an export at most: a few hundred processes
- * first sampled meanwhile is a busy machine. Each image holds its
- * executable mappings (a few KiB), and a root fd for a container's.
- */
-#define KEEPER_SLOTS	256
 #define POLL_MS		100	/* how soon keeper__free() is noticed */
 #define TOMBSTONE_NS	(10 * 1000000000ULL)
 
@@ -102,30 +98,38 @@ static void keep(struct keeper *k, struct proc_image *im)
 	proc_image__free(im);
 }
 
+void keeper__read(struct keeper *k, pid_t pid)
+{
+	struct proc_image *im;
+	__u64 ino;
+
+	ino = procfs__exe_ino(pid);
+	if (!ino || kept(k, pid, ino))
+		return;
+	if (!procfs__image(pid, &im))
+		keep(k, im);
+}
+
 /* Every thread announces its first sample: the first one is read. */
 static int on_seen(void *ctx, const void *data, size_t size)
 {
 	const struct as_proc_event *e = data;
-	struct keeper *k = ctx;
-	struct proc_image *im;
-	__u64 ino;
 
-	if (size < sizeof(*e) || e->type != AS_EV_SEEN)
-		return 0;
-	ino = procfs__exe_ino(e->tgid);
-	if (!ino || kept(k, e->tgid, ino))
-		return 0;
-	if (!procfs__image(e->tgid, &im))
-		keep(k, im);
+	if (size >= sizeof(*e) && e->type == AS_EV_SEEN)
+		keeper__read(ctx, e->tgid);
 	return 0;
 }
 
 static void *run(void *arg)
 {
 	struct keeper *k = arg;
+	int err = 0;
 
-	while (!atomic_load(&k->stop))
-		tracer__poll_seen(k->tr, POLL_MS);
+	while (!atomic_load(&k->stop) && (err >= 0 || err == -EINTR))
+		err = tracer__poll_seen(k->tr, POLL_MS);
+	/* not a spin on a broken ring: the main thread still reads live processes */
+	if (err < 0 && err != -EINTR)
+		pr_warn("image keeper stopped: %s\n", strerror(-err));
 	return NULL;
 }
 
@@ -138,12 +142,15 @@ int keeper__new(struct tracer *tr, struct keeper **out)
 		return -ENOMEM;
 	k->tr = tr;
 	pthread_mutex_init(&k->lock, NULL);
+	if (!tr)
+		goto out;
 	err = tracer__watch_seen(tr, on_seen, k);
 	if (err)
 		goto err_out;
 	err = -pthread_create(&k->thread, NULL, run, k);
 	if (err)
 		goto err_out;
+out:
 	*out = k;
 	return 0;
 err_out:
@@ -159,7 +166,8 @@ void keeper__free(struct keeper *k)
 	if (!k)
 		return;
 	atomic_store(&k->stop, true);
-	pthread_join(k->thread, NULL);
+	if (k->tr)
+		pthread_join(k->thread, NULL);
 	for (i = 0; i < KEEPER_SLOTS; i++)
 		proc_image__free(k->slots[i].im);
 	pthread_mutex_destroy(&k->lock);
