@@ -53,7 +53,7 @@ struct tstate {
 	 */
 	__u64 outer_sp;
 	__u64 outer_ret;
-	__u32 outer_fn;
+	__u64 outer_ip;		/* its probe's address: which function */
 	/* The call whose return we asked for, identified by its stack pointer. */
 	__u32 pend_fn;
 	__u64 pend_sp;
@@ -63,6 +63,17 @@ struct tstate {
 	__u64 pend_memptr;	/* posix_memalign's void ** */
 	__u64 pend_old;		/* realloc's old pointer, if it was sampled */
 	struct as_live_val pend_old_val;
+	/*
+	 * The caller's registers as they will be at the return: its return
+	 * address and stack pointer, and the callee-saved registers (intact
+	 * across the call by the ABI). A sample taken at the entry (its
+	 * return is not probed) is unwound from these.
+	 */
+	__u64 pend_regs[AS_NR_UNWIND_REGS];
+	/* The last provisional sample (see emit_regs_sample()), while it may throw. */
+	__u64 prov_seq;
+	__u64 prov_sp;
+	__u64 prov_ret;
 	__u64 woke_exec;	/* 1 + the exec whose first sample woke the reader */
 };
 
@@ -93,6 +104,18 @@ struct {
 	__type(key, struct as_live_key);
 	__type(value, struct as_live_val);
 } live SEC(".maps");
+
+/*
+ * Processes whose allocator may unwind inside its calls (its profiler is
+ * on, or unwind_enter caught one doing it): their returns are never
+ * hijacked. Set by user space and by unwind_enter.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} noret_tgids SEC(".maps");
 
 /* Processes to count when filter_tgids; children inherit it at fork. */
 struct {
@@ -209,18 +232,19 @@ static __always_inline __u64 uretprobe_trampoline(void)
  * A deeper stack pointer with the outer call's return address still in
  * place means the outer call has not returned yet. A tail call arrives
  * with the very same stack pointer and return address, but in another
- * function: the same function there is the next call from the same site.
+ * function (jemalloc's new[] jumps to its new, both probed): the same
+ * function there is the next call from the same site.
  *
  * The slot holds the kernel's return trampoline instead when a return
  * probe hijacked it: ours (a watched call, or every call with classic
  * uretprobes), or another session on the same uprobe, since the kernel
  * skips the hijack only when every consumer's entry asks it to.
  */
-static __always_inline bool nested(struct tstate *t, __u64 sp, __u32 fn)
+static __always_inline bool nested(struct tstate *t, __u64 sp, __u64 ip)
 {
 	__u64 ret = 0;
 
-	if (sp < t->outer_sp || (sp == t->outer_sp && fn != t->outer_fn)) {
+	if (sp < t->outer_sp || (sp == t->outer_sp && ip != t->outer_ip)) {
 		if (!bpf_probe_read_user(&ret, sizeof(ret), (void *)t->outer_sp) &&
 		    (ret == t->outer_ret || ret == uretprobe_trampoline()))
 			return true;
@@ -333,49 +357,6 @@ static __always_inline void settle_old(struct tstate *t, __u32 tgid, __u64 ptr)
 	t->pend_old = 0;
 }
 
-/* Entry of an allocation function. Returns 0 to ask for the return. */
-static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
-{
-	__u32 fn = AS_COOKIE_FN(cookie);
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 sp = PT_REGS_SP(ctx), size, old = 0;
-	struct tstate *t;
-	bool sampled, moved;
-
-	if (tgid == self_tgid || (filter_tgids && !bpf_map_lookup_elem(&targets, &tgid)))
-		return 1;
-	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!t) {
-		stat_inc(AS_STAT_DROP_NO_TSTATE);
-		return 1;
-	}
-	if (t->outer_sp && nested(t, sp, fn)) {
-		stat_inc(AS_STAT_NESTED);
-		return 1;
-	}
-	size = call_size(ctx, fn, &old);
-	if (size == ~0ULL)
-		return 1;
-	sampled = countdown(t, size);
-	moved = take_old(t, tgid, old);
-	if (may_nest(fn) &&
-	    !bpf_probe_read_user(&t->outer_ret, sizeof(t->outer_ret), (void *)sp)) {
-		t->outer_sp = sp;
-		t->outer_fn = fn;
-	}
-	if (!sampled && !moved)
-		return 1;
-
-	t->pend_fn = fn;
-	t->pend_sp = sp;
-	t->pend_ip = PT_REGS_IP(ctx) - AS_COOKIE_DELTA(cookie);
-	t->pend_size = size;
-	t->pend_rate = sampled ? (sample_rate ?: 1) : 0;
-	t->pend_memptr = fn == AS_FN_POSIX_MEMALIGN ? PT_REGS_PARM1(ctx) : 0;
-	return 0;
-}
-
 /* Tracks the sampled pointer for inuse; false if the live map is full. */
 static __always_inline bool track(__u32 tgid, __u64 ptr, const struct as_alloc_event *e)
 {
@@ -396,12 +377,11 @@ static __always_inline bool track(__u32 tgid, __u64 ptr, const struct as_alloc_e
 	return true;
 }
 
-/* The sample's header and frame-pointer stack; the caller fills the rest. */
-static __always_inline void fill_alloc(struct pt_regs *ctx, struct tstate *t, __u64 pid_tgid,
-				       __u64 ptr, struct as_alloc_event *e)
+/* The sample's header: what the entry recorded, and the process's image. */
+static __always_inline void fill_head(struct tstate *t, __u64 pid_tgid, __u64 ptr,
+				      struct as_alloc_event *e)
 {
 	struct task_struct *task;
-	long n;
 
 	e->type = AS_EV_ALLOC;
 	e->tgid = pid_tgid >> 32;
@@ -416,6 +396,15 @@ static __always_inline void fill_alloc(struct pt_regs *ctx, struct tstate *t, __
 	task = bpf_get_current_task_btf();
 	e->exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+}
+
+/* The sample's header and frame-pointer stack; the caller fills the rest. */
+static __always_inline void fill_alloc(struct pt_regs *ctx, struct tstate *t, __u64 pid_tgid,
+				       __u64 ptr, struct as_alloc_event *e)
+{
+	long n;
+
+	fill_head(t, pid_tgid, ptr, e);
 	/* At the return the caller's frame is intact: ips[0] is the caller. */
 	n = bpf_get_stack(ctx, e->ips, sizeof(e->ips), BPF_F_USER_STACK);
 	if (n <= 0) {
@@ -477,10 +466,21 @@ static __always_inline __u32 copy_stack(struct as_stack_copy *c, __u64 sp)
 	return i * AS_PAGE_SIZE - skip;
 }
 
+/* Fills a stack copy from registers as they are (or will be) at a return. */
+static __always_inline void fill_copy(struct as_stack_copy *c, const __u64 *regs)
+{
+	int i;
+
+	for (i = 0; i < AS_NR_UNWIND_REGS; i++)
+		c->regs[i] = regs[i];
+	c->len = copy_stack(c, regs[AS_REG_SP]);
+}
+
 /* A sample for DWARF unwinding: registers and the top of the stack too. */
 static __always_inline void emit_alloc_copy(struct pt_regs *ctx, struct tstate *t,
 					    __u64 pid_tgid, __u64 ptr)
 {
+	__u64 regs[AS_NR_UNWIND_REGS];
 	struct as_alloc_event *e;
 	struct as_stack_copy *c;
 
@@ -492,17 +492,159 @@ static __always_inline void emit_alloc_copy(struct pt_regs *ctx, struct tstate *
 	fill_alloc(ctx, t, pid_tgid, ptr, e);
 	e->fn |= AS_EVF_STACK;
 	c = (void *)(e + 1);
-	c->regs[AS_REG_IP] = PT_REGS_IP(ctx);
-	c->regs[AS_REG_SP] = PT_REGS_SP(ctx);
-	c->regs[AS_REG_BP] = ctx->bp;
-	c->regs[AS_REG_BX] = ctx->bx;
-	c->regs[AS_REG_R12] = ctx->r12;
-	c->regs[AS_REG_R13] = ctx->r13;
-	c->regs[AS_REG_R14] = ctx->r14;
-	c->regs[AS_REG_R15] = ctx->r15;
-	c->len = copy_stack(c, PT_REGS_SP(ctx));
+	regs[AS_REG_IP] = PT_REGS_IP(ctx);
+	regs[AS_REG_SP] = PT_REGS_SP(ctx);
+	regs[AS_REG_BP] = ctx->bp;
+	regs[AS_REG_BX] = ctx->bx;
+	regs[AS_REG_R12] = ctx->r12;
+	regs[AS_REG_R13] = ctx->r13;
+	regs[AS_REG_R14] = ctx->r14;
+	regs[AS_REG_R15] = ctx->r15;
+	fill_copy(c, regs);
 	bpf_ringbuf_submit(e, sample_wakeup(t, pid_tgid >> 32));
 	stat_inc(AS_STAT_SAMPLES);
+}
+
+/* The caller's frame-pointer stack, from its registers at the return. */
+static __always_inline __u16 fp_walk(__u64 *ips, const __u64 *regs)
+{
+	__u64 bp = regs[AS_REG_BP], frame[2];
+	__u16 n = 1;
+	int i;
+
+	ips[0] = regs[AS_REG_IP];
+	for (i = 1; i < AS_MAX_STACK; i++) {
+		if (!bp || (bp & 7) || bpf_probe_read_user(frame, sizeof(frame), (void *)bp) ||
+		    !frame[1])
+			break;
+		ips[i] = frame[1];
+		n = i + 1;
+		if (frame[0] <= bp)
+			break;
+		bp = frame[0];
+	}
+	return n;
+}
+
+/*
+ * A sample from the registers saved at the entry (t->pend_regs), without
+ * a pointer: in alloc_*, not in inuse_*. A provisional one (the call may
+ * still throw) is remembered, for unwind_enter to cancel.
+ */
+static __always_inline void emit_regs_sample(struct tstate *t, __u64 pid_tgid, bool provisional)
+{
+	__u64 len = sizeof(struct as_alloc_event);
+	struct as_alloc_event *e;
+
+	if (stack_copy_bytes)
+		len += sizeof(struct as_stack_copy) + stack_copy_bytes;
+	e = bpf_ringbuf_reserve(&events, len, 0);
+	if (!e) {
+		stat_inc(AS_STAT_DROP_RINGBUF);
+		return;
+	}
+	fill_head(t, pid_tgid, 0, e);
+	e->nr_ips = fp_walk(e->ips, t->pend_regs);
+	e->fn |= AS_EVF_UNTRACKED;
+	if (provisional) {
+		e->fn |= AS_EVF_PROVISIONAL;
+		t->prov_seq = e->seq;
+		t->prov_sp = t->pend_sp;
+		t->prov_ret = t->pend_regs[AS_REG_IP];
+	}
+	if (stack_copy_bytes) {
+		e->fn |= AS_EVF_STACK;
+		fill_copy((void *)(e + 1), t->pend_regs);
+	}
+	bpf_ringbuf_submit(e, sample_wakeup(t, pid_tgid >> 32));
+	stat_inc(AS_STAT_NORET);
+	stat_inc(AS_STAT_SAMPLES);
+}
+
+/* What the caller's registers will be at the return (see struct tstate). */
+static __always_inline void save_regs(struct pt_regs *ctx, struct tstate *t)
+{
+	__u64 sp = PT_REGS_SP(ctx);
+
+	if (bpf_probe_read_user(&t->pend_regs[AS_REG_IP], sizeof(__u64), (void *)sp))
+		t->pend_regs[AS_REG_IP] = 0;
+	t->pend_regs[AS_REG_SP] = sp + 8;
+	t->pend_regs[AS_REG_BP] = ctx->bp;
+	t->pend_regs[AS_REG_BX] = ctx->bx;
+	t->pend_regs[AS_REG_R12] = ctx->r12;
+	t->pend_regs[AS_REG_R13] = ctx->r13;
+	t->pend_regs[AS_REG_R14] = ctx->r14;
+	t->pend_regs[AS_REG_R15] = ctx->r15;
+}
+
+/*
+ * A call whose return must not be hijacked (AS_COOKIE_NORET, or its
+ * process in noret_tgids): its sample is taken at the entry, from the
+ * caller's registers (intact until the return) and without the pointer,
+ * and what it moves is settled now. Returns 1: the return is not probed.
+ */
+static __always_inline int entry_sample(struct pt_regs *ctx, struct tstate *t)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (t->pend_old) {
+		/* realloc nearly always succeeds: its old block is gone */
+		emit_free(pid_tgid >> 32, t->pend_old_val.seq, t->pend_old);
+		t->pend_old = 0;
+	}
+	if (t->pend_rate && t->pend_size >= AS_MAX_ALLOC_SIZE) {
+		stat_inc(AS_STAT_FAILED);	/* it cannot succeed */
+	} else if (t->pend_rate) {
+		save_regs(ctx, t);
+		emit_regs_sample(t, pid_tgid, t->pend_fn == AS_FN_NEW);
+	}
+	t->pend_fn = 0;
+	return 1;
+}
+
+/* Entry of an allocation function. Returns 0 to ask for the return. */
+static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
+{
+	__u32 fn = AS_COOKIE_FN(cookie);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 sp = PT_REGS_SP(ctx), size, old = 0;
+	struct tstate *t;
+	bool sampled, moved;
+
+	if (tgid == self_tgid || (filter_tgids && !bpf_map_lookup_elem(&targets, &tgid)))
+		return 1;
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		stat_inc(AS_STAT_DROP_NO_TSTATE);
+		return 1;
+	}
+	if (t->outer_sp && nested(t, sp, PT_REGS_IP(ctx))) {
+		stat_inc(AS_STAT_NESTED);
+		return 1;
+	}
+	size = call_size(ctx, fn, &old);
+	if (size == ~0ULL)
+		return 1;
+	sampled = countdown(t, size);
+	moved = take_old(t, tgid, old);
+	if (may_nest(fn) &&
+	    !bpf_probe_read_user(&t->outer_ret, sizeof(t->outer_ret), (void *)sp)) {
+		t->outer_sp = sp;
+		t->outer_ip = PT_REGS_IP(ctx);
+	}
+	if (!sampled && !moved)
+		return 1;
+
+	t->pend_fn = fn;
+	t->pend_sp = sp;
+	t->pend_ip = PT_REGS_IP(ctx) - AS_COOKIE_DELTA(cookie);
+	t->pend_size = size;
+	t->pend_rate = sampled ? (sample_rate ?: 1) : 0;
+	t->pend_memptr = fn == AS_FN_POSIX_MEMALIGN ? PT_REGS_PARM1(ctx) : 0;
+	if ((cookie & AS_COOKIE_NORET) || bpf_map_lookup_elem(&noret_tgids, &tgid))
+		return entry_sample(ctx, t);
+	return 0;
 }
 
 /* Return of an allocation function whose entry asked for it. */
@@ -589,6 +731,73 @@ int free_enter(struct pt_regs *ctx)
 	return 0;
 }
 
+/*
+ * In-process unwinders. Until a sampled call returns, the kernel keeps its
+ * return address replaced by the uretprobe trampoline (prepare_uretprobe()
+ * in kernel/events/uprobes.c), where an unwinder finds no unwind info: an
+ * exception thrown through it ends in std::terminate, and backtrace(3),
+ * libunwind or jemalloc's profiler stop there. The return address cannot
+ * be put back for them: bpf_probe_write_user() is refused under kernel
+ * lockdown (integrity mode, as on this kernel and on Secure Boot hosts).
+ * So the functions that can throw or unwind inside are never hijacked
+ * (AS_COOKIE_NORET, noret_tgids), and the unwinders' entry points are
+ * probed to finish what that leaves open:
+ *  - an exception leaving a provisional sample's call cancels it: nothing
+ *    was allocated (operator new threw std::bad_alloc);
+ *  - an unwinder running inside a hijacked call means a function we took
+ *    for safe is not: counted, and its process is never hijacked again.
+ */
+static __always_inline bool slot_holds(__u64 slot, __u64 want)
+{
+	__u64 v;
+
+	return !bpf_probe_read_user(&v, sizeof(v), (void *)slot) && v == want;
+}
+
+static __always_inline void emit_cancel(struct tstate *t, __u64 pid_tgid)
+{
+	struct as_cancel_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(AS_STAT_DROP_CANCEL_RINGBUF);
+		return;
+	}
+	e->type = AS_EV_CANCEL;
+	e->tgid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->pad = 0;
+	e->seq = t->prov_seq;
+	bpf_ringbuf_submit(e, wakeup_flags());
+	stat_inc(AS_STAT_UNWOUND);
+}
+
+SEC("uprobe")
+int unwind_enter(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
+	__u32 tgid = pid_tgid >> 32;
+	struct tstate *t;
+	__u8 one = 1;
+
+	if (tgid == self_tgid || (filter_tgids && !bpf_map_lookup_elem(&targets, &tgid)))
+		return 0;
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0, 0);
+	if (!t)
+		return 0;
+	/* in flight: below its frame, with its return address still in place */
+	if (AS_COOKIE_FN(bpf_get_attach_cookie(ctx)) == AS_FN_UNWIND_THROW && t->prov_seq &&
+	    sp < t->prov_sp && slot_holds(t->prov_sp, t->prov_ret)) {
+		emit_cancel(t, pid_tgid);
+		t->prov_seq = 0;
+	}
+	if (t->pend_fn && sp < t->pend_sp && slot_holds(t->pend_sp, uretprobe_trampoline())) {
+		stat_inc(AS_STAT_HIJACK_SEEN);
+		bpf_map_update_elem(&noret_tgids, &tgid, &one, BPF_ANY);
+	}
+	return 0;
+}
+
 static __always_inline void emit_proc(__u32 type, __u32 tgid)
 {
 	struct as_proc_event *e;
@@ -622,6 +831,7 @@ int BPF_PROG(proc_exit, struct task_struct *p, bool group_dead)
 		return 0;	/* a thread, not the process */
 	if (filter_tgids)
 		bpf_map_delete_elem(&targets, &tgid);
+	bpf_map_delete_elem(&noret_tgids, &tgid);
 	emit_proc(AS_EV_EXIT, tgid);
 	return 0;
 }

@@ -43,12 +43,28 @@ enum as_fn {
 	AS_FN_PVALLOC,		/* (size), rounded up to a page */
 	AS_FN_NEW,		/* operator new and new[] (size, ...) */
 	AS_FN_FREE,		/* free, cfree, operator delete (ptr, ...) */
+	/*
+	 * In-process unwinders (see unwind_enter in the BPF code): one that
+	 * raises an exception, which ends the frames it crosses, and one that
+	 * only walks the stack, after which the calls below it go on.
+	 */
+	AS_FN_UNWIND_THROW,	/* _Unwind_RaiseException, _Unwind_ForcedUnwind, ... */
+	AS_FN_UNWIND_WALK,	/* _Unwind_Backtrace, backtrace(3), unw_init_local, ... */
 	AS_FN_MAX,
 };
 
 #define AS_COOKIE(fn, delta)	((__u64)(fn) | ((__u64)(delta) << 8))
 #define AS_COOKIE_FN(c)		((__u32)((c) & 0xff))
 #define AS_COOKIE_DELTA(c)	((__u32)(((c) >> 8) & 0xff))
+/*
+ * The function's return must never be hijacked: it can throw (operator
+ * new), or unwind inside (an unknown malloc, an allocator's profiler).
+ * Its samples are taken at the entry and carry no pointer.
+ */
+#define AS_COOKIE_NORET		(1ULL << 16)
+
+/* No allocation this large can succeed: the user address space is 2^47. */
+#define AS_MAX_ALLOC_SIZE	(1ULL << 47)
 
 enum as_event_type {
 	AS_EV_ALLOC = 1,	/* struct as_alloc_event */
@@ -56,6 +72,20 @@ enum as_event_type {
 	AS_EV_EXEC,		/* struct as_proc_event: a process exec'ed */
 	AS_EV_EXIT,		/* struct as_proc_event: a process exited */
 	AS_EV_SEEN,		/* struct as_proc_event, on "seen": a first sample */
+	AS_EV_CANCEL,		/* struct as_cancel_event: a provisional sample threw */
+};
+
+/*
+ * A sample taken at the entry of a call that may still throw (operator
+ * new) is provisional: this follows it if an exception left the call, and
+ * then nothing was allocated.
+ */
+struct as_cancel_event {
+	__u32 type;
+	__u32 tgid;
+	__u32 tid;
+	__u32 pad;
+	__u64 seq;
 };
 
 /* Process lifecycle, for the daemon (record follows processes by ptrace). */
@@ -96,6 +126,8 @@ struct as_alloc_event {
 #define AS_EVF_UNTRACKED	0x8000
 /* A struct as_stack_copy follows the full struct as_alloc_event. */
 #define AS_EVF_STACK		0x4000
+/* Taken at the entry of a call that may throw: an AS_EV_CANCEL may follow. */
+#define AS_EVF_PROVISIONAL	0x2000
 #define AS_EVF_MASK		0xff
 
 /*
@@ -157,6 +189,10 @@ enum as_stat {
 	AS_STAT_DROP_PROC_RINGBUF,	/* ring buffer full: exec/exit event lost */
 	AS_STAT_DROP_TARGETS_FULL,	/* targets map full: a forked child not counted */
 	AS_STAT_DROP_SEEN_RINGBUF,	/* "seen" ring full: a first sample not announced */
+	AS_STAT_NORET,		/* sampled at the entry, return not probed: not in inuse */
+	AS_STAT_UNWOUND,	/* provisional sample cancelled: the call threw */
+	AS_STAT_HIJACK_SEEN,	/* an unwinder met a probed return: process now NORET */
+	AS_STAT_DROP_CANCEL_RINGBUF,	/* ring buffer full: a cancel lost */
 	AS_STAT_MAX,
 };
 

@@ -62,6 +62,28 @@ static const struct {
 	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", AS_FN_FREE },
 };
 
+/*
+ * Where the unwinders of a process start reading its stack: exceptions
+ * (libgcc's and LLVM's _Unwind_*), and walks (backtrace(3) in glibc and
+ * libunwind; libunwind's unw_init_local, which unw_backtrace calls too).
+ * Each must see the return addresses a sampled call left, not the
+ * kernel's trampoline (see unwind_enter in bpf/allocscope.bpf.c).
+ */
+static const struct {
+	const char *name;
+	enum as_fn fn;
+} unwind_syms[] = {
+	{ "_Unwind_RaiseException", AS_FN_UNWIND_THROW },
+	{ "_Unwind_ForcedUnwind", AS_FN_UNWIND_THROW },
+	{ "_Unwind_Resume_or_Rethrow", AS_FN_UNWIND_THROW },
+	{ "_Unwind_Backtrace", AS_FN_UNWIND_WALK },
+	{ "backtrace", AS_FN_UNWIND_WALK },
+	{ "_ULx86_64_init_local", AS_FN_UNWIND_WALK },
+	{ "_ULx86_64_init_local2", AS_FN_UNWIND_WALK },
+	{ "unw_init_local", AS_FN_UNWIND_WALK },
+	{ "__unw_init_local", AS_FN_UNWIND_WALK },
+};
+
 /* x86-64 register numbers, as in ModRM and the probe masks. */
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI };
 #define REG(r) (1U << (r))
@@ -82,6 +104,9 @@ static unsigned int probe_reads(enum as_fn fn)
 		return REG(RSP) | REG(RDI) | REG(RDX);
 	case AS_FN_ALIGNED_ALLOC:
 		return REG(RSP) | REG(RSI);
+	case AS_FN_UNWIND_THROW:
+	case AS_FN_UNWIND_WALK:
+		return REG(RSP);
 	default:	/* malloc, valloc, pvalloc, new, free */
 		return REG(RSP) | REG(RDI);
 	}
@@ -249,20 +274,34 @@ int attach__placement(const __u8 *code, size_t len)
 	return attach__placement_for(code, len, AS_FN_REALLOCARRAY);
 }
 
-static bool have_offset(const struct probe_target *t, __u64 off)
+static bool in_probes(const struct probe *p, int n, __u64 off)
 {
 	int i;
 
-	for (i = 0; i < t->nr_allocs; i++)
-		if (t->allocs[i].offset - AS_COOKIE_DELTA(t->allocs[i].cookie) == off)
-			return true;
-	for (i = 0; i < t->nr_frees; i++)
-		if (t->frees[i].offset - AS_COOKIE_DELTA(t->frees[i].cookie) == off)
+	for (i = 0; i < n; i++)
+		if (p[i].offset - AS_COOKIE_DELTA(p[i].cookie) == off)
 			return true;
 	return false;
 }
 
-static void plan_symbol(struct elf_file *ef, struct probe_target *t, int row, bool dynamic_only)
+static bool have_offset(const struct probe_target *t, __u64 off)
+{
+	return in_probes(t->allocs, t->nr_allocs, off) || in_probes(t->frees, t->nr_frees, off) ||
+	       in_probes(t->unwinds, t->nr_unwinds, off);
+}
+
+/* The list a probe of kind fn goes in, or NULL when it is full. */
+static struct probe *next_probe(struct probe_target *t, enum as_fn fn)
+{
+	if (fn == AS_FN_UNWIND_THROW || fn == AS_FN_UNWIND_WALK)
+		return t->nr_unwinds < AS_MAX_UNWIND_PROBES ? &t->unwinds[t->nr_unwinds++] : NULL;
+	if (fn == AS_FN_FREE)
+		return &t->frees[t->nr_frees++];
+	return &t->allocs[t->nr_allocs++];
+}
+
+static void plan_symbol(struct elf_file *ef, struct probe_target *t, const char *name,
+			enum as_fn fn, bool dynamic_only)
 {
 	__u64 vaddr, size, off;
 	__u8 code[64];
@@ -270,20 +309,57 @@ static void plan_symbol(struct elf_file *ef, struct probe_target *t, int row, bo
 	int delta;
 	struct probe *p;
 
-	if (elf_file__find_func(ef, alloc_syms[row].name, dynamic_only, &vaddr, &size) ||
+	if (elf_file__find_func(ef, name, dynamic_only, &vaddr, &size) ||
 	    elf_file__vaddr_to_offset(ef, vaddr, &off) || have_offset(t, off))
 		return;
 	n = elf_file__read(ef, off, code, size && size < sizeof(code) ? size : sizeof(code));
-	delta = n > 0 ? attach__placement_for(code, n, alloc_syms[row].fn) : 0;
-	if (alloc_syms[row].fn == AS_FN_FREE)
-		p = &t->frees[t->nr_frees++];
-	else
-		p = &t->allocs[t->nr_allocs++];
+	delta = n > 0 ? attach__placement_for(code, n, fn) : 0;
+	p = next_probe(t, fn);
+	if (!p)
+		return;
 	p->offset = off + delta;
-	p->cookie = AS_COOKIE(alloc_syms[row].fn, delta);
-	p->name = alloc_syms[row].name;
+	p->cookie = AS_COOKIE(fn, delta);
+	p->name = name;
 	pr_debug("probe %s+%d at %s:%#llx\n", p->name, delta, t->display,
 		 (unsigned long long)p->offset);
+}
+
+/* Which allocator an object is, by a symbol only it defines. */
+static enum alloc_kind allocator_kind(struct elf_file *ef)
+{
+	static const struct {
+		const char *sym;
+		enum alloc_kind kind;
+	} marks[] = {
+		{ "__libc_malloc", ALLOC_GLIBC },
+		{ "mallctl", ALLOC_JEMALLOC },
+		{ "tc_malloc", ALLOC_TCMALLOC },
+		{ "mi_malloc", ALLOC_MIMALLOC },
+	};
+	__u64 vaddr, size;
+	size_t i;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (!elf_file__find_func(ef, marks[i].sym, false, &vaddr, &size))
+			return marks[i].kind;
+	return ALLOC_UNKNOWN;
+}
+
+/*
+ * The probes whose returns must never be hijacked (see unwind_enter in
+ * bpf/allocscope.bpf.c): an allocator library's operator new, which
+ * throws std::bad_alloc and runs the program's new_handler, and every
+ * entry point of a malloc we do not know (an interposer such as
+ * heaptrack's, or a program's own, may unwind inside it). glibc's and the
+ * allocator libraries' C functions throw nothing and call no program code.
+ */
+static void mark_noret(struct probe_target *t)
+{
+	int i;
+
+	for (i = 0; i < t->nr_allocs; i++)
+		if (t->kind == ALLOC_UNKNOWN || AS_COOKIE_FN(t->allocs[i].cookie) == AS_FN_NEW)
+			t->allocs[i].cookie |= AS_COOKIE_NORET;
 }
 
 int attach__plan_file(int fd, const char *path, const char *display, bool dynamic_only,
@@ -292,6 +368,7 @@ int attach__plan_file(int fd, const char *path, const char *display, bool dynami
 	struct elf_open_opts opts = { .root = "", .path = display };
 	struct elf_file *ef;
 	__u64 vaddr, size;
+	bool has_malloc;
 	struct stat st;
 	size_t i;
 	int err;
@@ -304,19 +381,22 @@ int attach__plan_file(int fd, const char *path, const char *display, bool dynami
 	err = elf_file__open(fd, &opts, &ef);
 	if (err)
 		return err;
-	if (elf_file__find_func(ef, "malloc", dynamic_only, &vaddr, &size)) {
-		elf_file__free(ef);
-		return -ENOENT;
-	}
 	memset(t, 0, sizeof(*t));
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	snprintf(t->display, sizeof(t->display), "%s", display);
 	t->dev = st.st_dev;
 	t->ino = st.st_ino;
-	for (i = 0; i < sizeof(alloc_syms) / sizeof(alloc_syms[0]); i++)
-		plan_symbol(ef, t, i, dynamic_only);
+	has_malloc = !elf_file__find_func(ef, "malloc", dynamic_only, &vaddr, &size);
+	for (i = 0; has_malloc && i < sizeof(alloc_syms) / sizeof(alloc_syms[0]); i++)
+		plan_symbol(ef, t, alloc_syms[i].name, alloc_syms[i].fn, dynamic_only);
+	if (!probe_target__allocates(t))
+		t->nr_allocs = 0;	/* a malloc without free is no allocator we know */
+	t->kind = allocator_kind(ef);
+	mark_noret(t);
+	for (i = 0; i < sizeof(unwind_syms) / sizeof(unwind_syms[0]); i++)
+		plan_symbol(ef, t, unwind_syms[i].name, unwind_syms[i].fn, dynamic_only);
 	elf_file__free(ef);
-	return t->nr_frees ? 0 : -ENOENT;
+	return probe_target__allocates(t) || t->nr_unwinds ? 0 : -ENOENT;
 }
 
 static int targets_push(struct probe_target **targets, int *nr, const struct probe_target *t)
@@ -339,33 +419,50 @@ static bool is_glibc(const char *path)
 }
 
 /*
+ * The shared object malloc binds to: with in_order, the first one that
+ * exports it (load order); else any over glibc (an allocator library is
+ * mapped to replace it). -1 if there is none.
+ */
+static int pick_provider(const struct probe_target *shared, int nr_shared, bool in_order)
+{
+	int i;
+
+	for (i = 0; i < nr_shared && !in_order; i++)
+		if (probe_target__allocates(&shared[i]) && !is_glibc(shared[i].display))
+			return i;
+	for (i = 0; i < nr_shared; i++)
+		if (probe_target__allocates(&shared[i]))
+			return i;
+	return -1;
+}
+
+/*
  * Picks the providers among the mapped objects: the executable when it
  * exports malloc; else the executable if it has a private malloc, plus the
- * first shared object exporting malloc, preferring any over glibc (an
- * allocator library is mapped to replace it).
+ * shared object malloc binds to. Every other object is probed for its
+ * unwinders only.
  */
 static int choose_providers(struct probe_target *exe, bool exe_exports,
-			    struct probe_target *shared, int nr_shared,
+			    struct probe_target *shared, int nr_shared, bool in_order,
 			    struct probe_target **targets, int *nr)
 {
-	int i, pick = -1, err = 0;
+	int i, pick = exe_exports ? -1 : pick_provider(shared, nr_shared, in_order), err = 0;
+	bool provided = exe_exports || pick >= 0 || (exe && probe_target__allocates(exe));
 
 	*targets = NULL;
 	*nr = 0;
-	if (exe) {
+	if (!provided)
+		return -ENOENT;
+	if (exe)
 		err = targets_push(targets, nr, exe);
-		if (err || exe_exports)
-			return err;
+	for (i = 0; i < nr_shared && !err; i++) {
+		if (i != pick) {
+			shared[i].nr_allocs = shared[i].nr_frees = 0;
+			if (!shared[i].nr_unwinds)
+				continue;
+		}
+		err = targets_push(targets, nr, &shared[i]);
 	}
-	for (i = 0; i < nr_shared && pick < 0; i++)
-		if (!is_glibc(shared[i].display))
-			pick = i;
-	for (i = 0; i < nr_shared && pick < 0; i++)
-		pick = i;
-	if (pick >= 0)
-		err = targets_push(targets, nr, &shared[pick]);
-	if (!err && !*nr)
-		err = -ENOENT;
 	return err;
 }
 
@@ -379,7 +476,8 @@ static int plan_exe(int fd, const char *path, const char *display, struct probe_
 {
 	int dfd = dup(fd);
 
-	*exports = dfd >= 0 && !attach__plan_file(dfd, path, display, true, t);
+	*exports = dfd >= 0 && !attach__plan_file(dfd, path, display, true, t) &&
+		   probe_target__allocates(t);
 	if (*exports) {
 		close(fd);
 		return 0;
@@ -455,7 +553,7 @@ int attach__plan_pid(pid_t pid, struct probe_target **targets, int *nr)
 		if (err)
 			goto out;
 	}
-	err = choose_providers(exe, exe_exports, shared, nr_shared, targets, nr);
+	err = choose_providers(exe, exe_exports, shared, nr_shared, false, targets, nr);
 out:
 	free(shared);
 	proc_maps__free(maps);
@@ -558,11 +656,10 @@ static int plan_listed(pid_t pid, FILE *f, struct probe_target *exe, bool exe_ex
 		if (fd < 0 || attach__plan_file(fd, path, lib, true, &t))
 			continue;
 		err = targets_push(&shared, &nr_shared, &t);
-		/* the first one in load order is what malloc binds to */
-		break;
 	}
+	/* the first one in load order is what malloc binds to */
 	if (!err)
-		err = choose_providers(exe, exe_exports, shared, nr_shared, targets, nr);
+		err = choose_providers(exe, exe_exports, shared, nr_shared, true, targets, nr);
 	free(line);
 	free(shared);
 	return err;
@@ -588,7 +685,8 @@ int attach__plan_exec(pid_t pid, struct probe_target **targets, int *nr)
 		exe = &exe_t;
 		procfs__exe(pid, exe_t.display, sizeof(exe_t.display));
 		if (exe_exports || !interp[0])
-			return choose_providers(exe, true, NULL, 0, targets, nr);
+			return choose_providers(exe, exe_exports || probe_target__allocates(exe), NULL, 0,
+						true, targets, nr);
 	}
 	if (!interp[0])
 		return -ENOENT;	/* static, without a malloc of its own */
@@ -649,4 +747,39 @@ int attach__discover(pid_t pid, attach_seen_fn seen, void *ctx, struct probe_tar
 	}
 	proc_maps__free(maps);
 	return err;
+}
+
+/* NAME=VALUE in envp, whose value contains what (any value if what is NULL). */
+static bool env_has(char **envp, const char *name, const char *what)
+{
+	size_t len = strlen(name);
+
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, name, len) && (*envp)[len] == '=')
+			return !what || strstr(*envp + len + 1, what);
+	return false;
+}
+
+/*
+ * Profilers that unwind inside allocator calls, turned on by the
+ * environment: jemalloc's (opt.prof, from MALLOC_CONF or the prefixed
+ * build's _RJEM_MALLOC_CONF; /etc/malloc.conf is not read), and
+ * gperftools' heap profiler, heap checker and CPU profiler (a SIGPROF
+ * handler that unwinds wherever the thread is, malloc included).
+ */
+bool attach__unwinds_inside(pid_t pid)
+{
+	static const char *const gperf[] = { "HEAPPROFILE", "HEAPCHECK", "CPUPROFILE" };
+	char **envp = NULL;
+	bool on;
+	size_t i;
+
+	if (procfs__environ(pid, &envp))
+		return false;
+	on = env_has(envp, "MALLOC_CONF", "prof:true") ||
+	     env_has(envp, "_RJEM_MALLOC_CONF", "prof:true");
+	for (i = 0; i < sizeof(gperf) / sizeof(gperf[0]) && !on; i++)
+		on = env_has(envp, gperf[i], NULL);
+	free(envp);
+	return on;
 }

@@ -273,8 +273,8 @@ static void discover(struct daemon *d, pid_t pid)
 			continue;
 		}
 		d->nr_attached++;
-		pr_info("probing %s (%d allocation, %d free entry points)\n", t[i].display,
-			t[i].nr_allocs, t[i].nr_frees);
+		pr_info("probing %s (%d allocation, %d free, %d unwinder entry points)\n", t[i].display,
+			t[i].nr_allocs, t[i].nr_frees, t[i].nr_unwinds);
 	}
 	free(t);
 }
@@ -289,6 +289,8 @@ static void consider(struct daemon *d, pid_t pid)
 	d->st.processes_seen++;
 	if (d->cfg.nr_targets && !pid_links(&d->cfg))
 		tracer__set_target(d->tr, pid, target);
+	if (target && attach__unwinds_inside(pid))
+		tracer__set_noret(d->tr, pid, true);
 	if (target || !pid_links(&d->cfg))
 		discover(d, pid);
 }
@@ -392,6 +394,8 @@ static int on_record(void *ctx, const void *data, size_t size)
 void daemon__drain(struct daemon *d)
 {
 	tracer__consume(d->tr);
+	/* held samples wait for a cancel, unless this is the last drain */
+	ingest__flush(&d->in, d->stop ? 0 : INGEST_HOLD_NS);
 }
 
 /* --- periodic exports ----------------------------------------------------- */
@@ -730,6 +734,7 @@ static void teardown(struct daemon *d)
 	keeper__free(d->in.keeper);
 	tracer__free(d->tr);
 	unwinder__free(d->in.unw);
+	ingest__fini(&d->in);
 	agg__free(d->agg);
 	symbolizer__free(d->sym);
 	hmap__each(&d->seen, free_seen, NULL);

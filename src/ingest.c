@@ -192,6 +192,102 @@ static __u32 unwind(struct ingest *in, struct agg_proc *p, const struct as_alloc
 	return merge(pcs, n, reason, e->ips, e->nr_ips);
 }
 
+/*
+ * A provisional sample (taken at the entry of an operator new, which may
+ * still throw) waits here until its thread sends another record, or a
+ * flush: an AS_EV_CANCEL right behind it in the ring means the call threw
+ * and nothing was allocated. One slot per thread, by tid.
+ */
+#define HELD_SLOTS	64
+
+struct ingest_held {
+	struct held {
+		__u32 tid;		/* 0: empty */
+		__u32 tgid;
+		__u16 fn;
+		__u32 nr;
+		__u64 alloc_ip, size, rate, seq, ts;
+		__u64 pcs[AS_MAX_STACK];
+	} slot[HELD_SLOTS];
+};
+
+static void commit(struct ingest *in, struct held *h)
+{
+	struct agg_proc *p = agg__find_proc(in->agg, h->tgid);
+
+	if (!p || agg__add_alloc(in->agg, p, h->pcs, h->nr, h->fn, h->alloc_ip, h->size,
+				 h->rate, h->seq, false))
+		in->errors++;
+	h->tid = 0;
+}
+
+static struct held *held_slot(struct ingest *in, __u32 tid)
+{
+	return in->held ? &in->held->slot[tid % HELD_SLOTS] : NULL;
+}
+
+/* Counts the sample tid still holds: a later record of the thread settles it. */
+static void settle_thread(struct ingest *in, __u32 tid)
+{
+	struct held *h = held_slot(in, tid);
+
+	if (h && h->tid == tid)
+		commit(in, h);
+}
+
+static int hold(struct ingest *in, const struct as_alloc_event *e, const __u64 *pcs, __u32 nr)
+{
+	struct held *h;
+
+	if (!in->held && !(in->held = calloc(1, sizeof(*in->held))))
+		return -ENOMEM;
+	h = held_slot(in, e->tid);
+	if (h->tid)
+		commit(in, h);
+	*h = (struct held){ .tid = e->tid, .tgid = e->tgid, .fn = e->fn & AS_EVF_MASK,
+			    .nr = nr, .alloc_ip = e->alloc_ip, .size = e->size, .rate = e->rate,
+			    .seq = e->seq, .ts = e->ts };
+	memcpy(h->pcs, pcs, nr * sizeof(*pcs));
+	return 0;
+}
+
+static void cancel(struct ingest *in, const struct as_cancel_event *c)
+{
+	struct held *h = held_slot(in, c->tid);
+
+	if (h && h->tid == c->tid && h->seq == c->seq) {
+		h->tid = 0;
+		in->cancelled++;
+	} else {
+		in->cancelled_late++;
+	}
+}
+
+/* Counts the held samples of tgid (0: all) taken min_age_ns ago or more. */
+static void flush(struct ingest *in, __u32 tgid, __u64 min_age_ns)
+{
+	__u64 now = cli__now_ns();
+	struct held *h;
+	int i;
+
+	for (i = 0; in->held && i < HELD_SLOTS; i++) {
+		h = &in->held->slot[i];
+		if (h->tid && (!tgid || h->tgid == tgid) && h->ts + min_age_ns <= now)
+			commit(in, h);
+	}
+}
+
+void ingest__flush(struct ingest *in, __u64 min_age_ns)
+{
+	flush(in, 0, min_age_ns);
+}
+
+void ingest__fini(struct ingest *in)
+{
+	free(in->held);
+	in->held = NULL;
+}
+
 static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size_t size)
 {
 	bool tracked = !(e->fn & AS_EVF_UNTRACKED) && !in->alloc_only;
@@ -217,6 +313,12 @@ static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size
 	}
 	if (p->as)
 		refresh_if_unknown(p, stack, nr);
+	settle_thread(in, e->tid);
+	if (e->fn & AS_EVF_PROVISIONAL) {
+		if (hold(in, e, stack, nr))
+			in->errors++;
+		return;
+	}
 	if (agg__add_alloc(in->agg, p, stack, nr, e->fn & AS_EVF_MASK, e->alloc_ip, e->size,
 			   e->rate, e->seq, tracked))
 		in->errors++;
@@ -240,10 +342,17 @@ int ingest__record(struct ingest *in, const void *data, size_t size)
 			return 0;
 		agg__add_free(in->agg, ((const struct as_free_event *)data)->seq);
 		break;
+	case AS_EV_CANCEL:
+		if (size < sizeof(struct as_cancel_event))
+			return 0;
+		cancel(in, data);
+		break;
 	case AS_EV_EXEC:
 	case AS_EV_EXIT:
 		if (size < sizeof(struct as_proc_event))
 			return 0;
+		/* its threads' cancels are in the ring before this */
+		flush(in, e->tgid, 0);
 		break;
 	default:
 		return 0;

@@ -34,6 +34,10 @@ struct ingest {
 	/* what DWARF unwinding costs */
 	__u64 unwinds;
 	__u64 unwind_ns;
+	/* provisional samples (AS_EVF_PROVISIONAL), held until they cannot be cancelled */
+	struct ingest_held *held;	/* lazily allocated; ingest__fini() frees it */
+	__u64 cancelled;		/* the call threw: not counted */
+	__u64 cancelled_late;		/* a cancel after its sample was counted */
 };
 
 /*
@@ -43,6 +47,17 @@ struct ingest {
  */
 int ingest__record(struct ingest *in, const void *data, size_t size);
 struct as_alloc_event;
+
+/*
+ * Counts the provisional samples held for min_age_ns or more (0: all,
+ * before a profile is written). Their cancels come within microseconds;
+ * one that comes later finds its sample counted (cancelled_late). A
+ * process's samples are counted when it execs or exits.
+ */
+#define INGEST_HOLD_NS	100000000ULL	/* 100 ms */
+void ingest__flush(struct ingest *in, __u64 min_age_ns);
+/* Frees what ingest holds (not the aggregator, symbolizer or unwinder). */
+void ingest__fini(struct ingest *in);
 
 /*
  * Reads a process's mappings now, if not done yet: at its first sample e,

@@ -232,8 +232,8 @@ static int attach_targets(struct rec *r, pid_t pid, struct probe_target *t, int 
 			return -ENOMEM;
 		r->att = n;
 		r->att[r->nr_att++] = (struct attached){ pid, t[i].dev, t[i].ino };
-		pr_info("probing %s in process %d (%d allocation, %d free entry points)\n",
-			t[i].display, pid, t[i].nr_allocs, t[i].nr_frees);
+		pr_info("probing %s in process %d (%d allocation, %d free, %d unwinder entry points)\n",
+			t[i].display, pid, t[i].nr_allocs, t[i].nr_frees, t[i].nr_unwinds);
 	}
 	return 0;
 }
@@ -256,6 +256,8 @@ static int probe_process(struct rec *r, pid_t pid, bool exec)
 	int nr = 0, err;
 
 	err = exec ? attach__plan_exec(pid, &t, &nr) : attach__plan_pid(pid, &t, &nr);
+	if (!err && attach__unwinds_inside(pid))
+		err = tracer__set_noret(r->tr, pid, true);
 	if (!err)
 		err = attach_targets(r, pid, t, nr);
 	free(t);
@@ -277,6 +279,7 @@ static void on_exec(struct rec *r, pid_t pid)
 
 	/* Samples of the old image are all in the ring now: take them first. */
 	tracer__consume(r->tr);
+	ingest__flush(&r->in, 0);
 	agg__proc_exec(r->agg, pid, cli__now_ns());
 	forget_attached(r, pid);
 	err = probe_process(r, pid, true);
@@ -438,11 +441,16 @@ static int write_profile(struct rec *r)
 	int err;
 
 	tracer__consume(r->tr);
+	ingest__flush(&r->in, 0);
 	tracer__stats(r->tr, st);
 	pr_info("kernel: %llu samples, %llu frees, %llu nested calls, %llu failed calls, %llu stack errors\n",
 		(unsigned long long)st[AS_STAT_SAMPLES], (unsigned long long)st[AS_STAT_FREES],
 		(unsigned long long)st[AS_STAT_NESTED], (unsigned long long)st[AS_STAT_FAILED],
 		(unsigned long long)st[AS_STAT_STACK_ERR]);
+	pr_info("kernel: %llu samples at the entry (return not probed), %llu cancelled by an exception (%llu here, %llu late), %llu unwinders inside probed returns\n",
+		(unsigned long long)st[AS_STAT_NORET], (unsigned long long)st[AS_STAT_UNWOUND],
+		(unsigned long long)r->in.cancelled, (unsigned long long)r->in.cancelled_late,
+		(unsigned long long)st[AS_STAT_HIJACK_SEEN]);
 	if (r->in.unwinds)
 		pr_info("unwound %llu stacks in %.1f ms: %.2f us each\n",
 			(unsigned long long)r->in.unwinds, r->in.unwind_ns / 1e6,
@@ -573,6 +581,7 @@ static void teardown(struct rec *r)
 {
 	tracer__free(r->tr);
 	unwinder__free(r->in.unw);
+	ingest__fini(&r->in);
 	agg__free(r->agg);
 	symbolizer__free(r->sym);
 	target__free(r->tg);

@@ -176,6 +176,9 @@ static int configure(struct tracer *tr, const struct tracer_opts *o, bool multi)
 	if (multi)
 		err = err ?: bpf_program__set_expected_attach_type(s->progs.free_enter,
 								   AS_BPF_TRACE_UPROBE_MULTI);
+	if (multi)
+		err = err ?: bpf_program__set_expected_attach_type(s->progs.unwind_enter,
+								   AS_BPF_TRACE_UPROBE_MULTI);
 	return err;
 }
 
@@ -338,6 +341,8 @@ static int attach_classic(struct tracer *tr, const struct probe_target *t, pid_t
 	}
 	for (i = 0; i < t->nr_frees && !err && !tr->alloc_only && !tr->multi_free; i++)
 		err = attach_one(tr, s->progs.free_enter, false, t->path, &t->frees[i], pid);
+	for (i = 0; i < t->nr_unwinds && !err && !tr->multi_free; i++)
+		err = attach_one(tr, s->progs.unwind_enter, false, t->path, &t->unwinds[i], pid);
 	return err;
 }
 
@@ -354,6 +359,10 @@ int tracer__attach(struct tracer *tr, const struct probe_target *t, pid_t pid)
 	if (!err && !tr->alloc_only && tr->multi_free)
 		err = attach_multi(tr, s->progs.free_enter, AS_BPF_TRACE_UPROBE_MULTI, t->path,
 				   t->frees, t->nr_frees, pid);
+	/* every hijacked return is put back before an in-process unwinder reads it */
+	if (!err && tr->multi_free)
+		err = attach_multi(tr, s->progs.unwind_enter, AS_BPF_TRACE_UPROBE_MULTI, t->path,
+				   t->unwinds, t->nr_unwinds, pid);
 	if (err)
 		tracer__detach_pid(tr, pid);
 	return err;
@@ -409,15 +418,27 @@ void tracer__set_filter(struct tracer *tr, bool on)
 	tr->skel->bss->filter_tgids = on;
 }
 
-int tracer__set_target(struct tracer *tr, pid_t tgid, bool on)
+/* Puts tgid in a set of processes (a hash map of tgid -> 1), or takes it out. */
+static int set_tgid(struct bpf_map *map, pid_t tgid, bool on)
 {
 	__u32 key = tgid;
 	__u8 one = 1;
-	int fd = bpf_map__fd(tr->skel->maps.targets), err;
+	int fd = bpf_map__fd(map), err;
 
 	err = on ? bpf_map_update_elem(fd, &key, &one, BPF_ANY) : bpf_map_delete_elem(fd, &key);
 	return err && !(err == -ENOENT && !on) ? err : 0;
 }
+
+int tracer__set_target(struct tracer *tr, pid_t tgid, bool on)
+{
+	return set_tgid(tr->skel->maps.targets, tgid, on);
+}
+
+int tracer__set_noret(struct tracer *tr, pid_t tgid, bool on)
+{
+	return set_tgid(tr->skel->maps.noret_tgids, tgid, on);
+}
+
 
 int tracer__set_rate(struct tracer *tr, __u64 rate)
 {

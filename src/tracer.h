@@ -69,6 +69,8 @@ int tracer__set_rate(struct tracer *tr, __u64 rate);
 void tracer__set_filter(struct tracer *tr, bool on);
 /* With the filter on: count tgid (and the children it forks from now on), or stop. */
 int tracer__set_target(struct tracer *tr, pid_t tgid, bool on);
+/* Never hijack tgid's allocator returns (attach__unwinds_inside()), or again allow it. */
+int tracer__set_noret(struct tracer *tr, pid_t tgid, bool on);
 void tracer__stats(struct tracer *tr, __u64 stats[AS_STAT_MAX]);
 enum tracer_mode tracer__mode(const struct tracer *tr);
 const char *tracer__mode_name(enum tracer_mode mode);
