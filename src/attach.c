@@ -347,19 +347,26 @@ static enum alloc_kind allocator_kind(struct elf_file *ef)
 
 /*
  * The probes whose returns must never be hijacked (see unwind_enter in
- * bpf/allocscope.bpf.c): an allocator library's operator new, which
- * throws std::bad_alloc and runs the program's new_handler, and every
- * entry point of a malloc we do not know (an interposer such as
- * heaptrack's, or a program's own, may unwind inside it). glibc's and the
- * allocator libraries' C functions throw nothing and call no program code.
+ * bpf/allocscope.bpf.c): an allocator library's throwing operator new,
+ * which throws std::bad_alloc through its caller's frame, and every entry
+ * point of a malloc we do not know (an interposer such as heaptrack's, or
+ * a program's own, may unwind inside it). glibc's and the allocator
+ * libraries' C functions throw nothing and call no program code; their
+ * nothrow operator new catches what the program's new_handler throws
+ * before it reaches the caller, and returns nullptr, which only its
+ * return shows.
  */
 static void mark_noret(struct probe_target *t)
 {
+	struct probe *p;
 	int i;
 
-	for (i = 0; i < t->nr_allocs; i++)
-		if (t->kind == ALLOC_UNKNOWN || AS_COOKIE_FN(t->allocs[i].cookie) == AS_FN_NEW)
-			t->allocs[i].cookie |= AS_COOKIE_NORET;
+	for (i = 0; i < t->nr_allocs; i++) {
+		p = &t->allocs[i];
+		if (t->kind == ALLOC_UNKNOWN ||
+		    (AS_COOKIE_FN(p->cookie) == AS_FN_NEW && !strstr(p->name, "nothrow")))
+			p->cookie |= AS_COOKIE_NORET;
+	}
 }
 
 int attach__plan_file(int fd, const char *path, const char *display, bool dynamic_only,

@@ -427,6 +427,11 @@ static int make_comments(struct rec *r, const __u64 *st, char buf[][256], const 
 		 (unsigned long long)st[AS_STAT_DROP_LIVE_FULL],
 		 (unsigned long long)r->in.errors);
 	c[n] = buf[n];
+	n++;
+	snprintf(buf[n], 256, "not in inuse: %llu samples taken at the entry (%s); %llu sampled calls threw (not counted)",
+		 (unsigned long long)(st[AS_STAT_NORET] - r->in.cancelled), SUMMARY_NORET_WHY,
+		 (unsigned long long)r->in.cancelled);
+	c[n] = buf[n];
 	return n + 1;
 }
 
@@ -436,8 +441,8 @@ static int write_profile(struct rec *r)
 	struct export_opts eo = { 0 };
 	struct agg_totals t;
 	__u64 st[AS_STAT_MAX];
-	char buf[3][256];
-	const char *comments[3];
+	char buf[4][256];
+	const char *comments[4];
 	int err;
 
 	tracer__consume(r->tr);
@@ -481,6 +486,8 @@ static int write_profile(struct rec *r)
 	so.top = r->o->top;
 	so.dropped = stat_dropped(st) + r->in.errors;
 	so.untracked = st[AS_STAT_DROP_LIVE_FULL];
+	so.entry_only = st[AS_STAT_NORET] - r->in.cancelled;
+	so.threw = r->in.cancelled;
 	summary__print(stderr, r->agg, &so);
 	return 0;
 }

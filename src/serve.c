@@ -264,6 +264,7 @@ static void metric_drops(struct metrics *m, const struct daemon *d, const __u64 
 		{ "live_map_full", AS_STAT_DROP_LIVE_FULL },
 		{ "targets_map_full", AS_STAT_DROP_TARGETS_FULL },
 		{ "ringbuf_full_seen", AS_STAT_DROP_SEEN_RINGBUF },
+		{ "ringbuf_full_cancel", AS_STAT_DROP_CANCEL_RINGBUF },
 	};
 	size_t i;
 
@@ -336,6 +337,15 @@ static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
 			 (double)st[AS_STAT_SAMPLES]);
 	metrics__counter(m, "allocscope_frees_total", "Frees of sampled pointers received.",
 			 (double)st[AS_STAT_FREES]);
+	metrics__counter(m, "allocscope_entry_samples_total",
+			 "Samples taken at the entry of calls whose return is not probed: in alloc_*, not in inuse_*.",
+			 (double)st[AS_STAT_NORET]);
+	metrics__counter(m, "allocscope_cancelled_samples_total",
+			 "Entry samples whose call threw: nothing allocated, not counted.",
+			 (double)d->in.cancelled);
+	metrics__counter(m, "allocscope_unwinds_in_probed_calls_total",
+			 "In-process unwinders that ran inside a call whose return was probed; its process is no longer.",
+			 (double)st[AS_STAT_HIJACK_SEEN]);
 	metrics__gauge(m, "allocscope_sample_rate_bytes", "Mean bytes between samples.",
 		       (double)d->cfg.sample_rate);
 	metrics__gauge(m, "allocscope_live_samples",

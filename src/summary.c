@@ -201,6 +201,12 @@ static void print_totals(FILE *f, const struct agg_totals *t, const struct summa
 		fprintf(f, ", %llu not tracked for inuse (live map full)",
 			(unsigned long long)o->untracked);
 	fputc('\n', f);
+	if (o->entry_only && !o->alloc_only)
+		fprintf(f, "  %llu samples are in alloc_* but not inuse_*: taken at the entry of calls whose return is not probed (%s)\n",
+			(unsigned long long)o->entry_only, SUMMARY_NORET_WHY);
+	if (o->threw)
+		fprintf(f, "  %llu sampled calls threw std::bad_alloc or another exception: nothing allocated, not counted\n",
+			(unsigned long long)o->threw);
 }
 
 void summary__print(FILE *f, struct agg *a, const struct summary_opts *o)

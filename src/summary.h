@@ -15,6 +15,10 @@
 
 struct agg;
 
+/* Why some returns are never probed, in the words the summary and profiles use. */
+#define SUMMARY_NORET_WHY \
+	"a throwing operator new, an interposed malloc, or an allocator profiler would see a probed return"
+
 struct summary_opts {
 	const char *output;		/* the profile written */
 	__u64 rate;
@@ -25,6 +29,8 @@ struct summary_opts {
 	int top;
 	__u64 dropped;			/* samples lost, all reasons */
 	__u64 untracked;		/* samples not in the live set */
+	__u64 entry_only;		/* samples taken at the entry: no pointer, not in inuse */
+	__u64 threw;			/* sampled calls that threw: not counted */
 };
 
 void summary__print(FILE *f, struct agg *a, const struct summary_opts *o);

@@ -14,6 +14,8 @@
 #include "test.h"
 
 #define LIBC "/lib/x86_64-linux-gnu/libc.so.6"
+#define LIBGCC_S "/lib/x86_64-linux-gnu/libgcc_s.so.1"
+#define LIBUNWIND "/usr/lib/x86_64-linux-gnu/libunwind.so.8"
 #define JEMALLOC "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 #define TCMALLOC "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 #define MIMALLOC "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"
@@ -94,7 +96,17 @@ static const struct probe *find_probe(const struct probe_target *t, const char *
 	for (i = 0; i < t->nr_frees; i++)
 		if (!strcmp(t->frees[i].name, name))
 			return &t->frees[i];
+	for (i = 0; i < t->nr_unwinds; i++)
+		if (!strcmp(t->unwinds[i].name, name))
+			return &t->unwinds[i];
 	return NULL;
+}
+
+static bool noret(const struct probe_target *t, const char *name)
+{
+	const struct probe *p = find_probe(t, name);
+
+	return p && (p->cookie & AS_COOKIE_NORET);
 }
 
 static int plan(const char *path, struct probe_target *t)
@@ -155,6 +167,32 @@ static void glibc_plan(void)
 	       emulated(&t, LIBC, "valloc") && emulated(&t, LIBC, "pvalloc"),
 	       "a glibc probe is single-stepped");
 	ASSERT_EQ(AS_COOKIE_DELTA(find_probe(&t, "reallocarray")->cookie), 0);
+	/* glibc's allocation functions throw nothing: their returns may be probed */
+	ASSERT_EQ(t.kind, ALLOC_GLIBC);
+	ASSERT(!noret(&t, "malloc") && !noret(&t, "realloc"), "glibc malloc marked noret");
+	/* and backtrace(3) is where glibc's in-process unwinding starts */
+	p = find_probe(&t, "backtrace");
+	ASSERT(p && AS_COOKIE_FN(p->cookie) == AS_FN_UNWIND_WALK, "backtrace not probed");
+}
+
+/* Where exceptions and stack walks start: never met by a hijacked return. */
+static void unwinder_plan(void)
+{
+	struct probe_target t;
+
+	ASSERT(!plan(LIBGCC_S, &t), "no plan for %s", LIBGCC_S);
+	ASSERT_EQ(t.nr_allocs, 0);
+	ASSERT_EQ(t.nr_frees, 0);
+	ASSERT(!probe_target__allocates(&t), "libgcc_s taken for an allocator");
+	ASSERT_EQ(AS_COOKIE_FN(find_probe(&t, "_Unwind_RaiseException")->cookie),
+		  AS_FN_UNWIND_THROW);
+	ASSERT_EQ(AS_COOKIE_FN(find_probe(&t, "_Unwind_ForcedUnwind")->cookie),
+		  AS_FN_UNWIND_THROW);
+	ASSERT_EQ(AS_COOKIE_FN(find_probe(&t, "_Unwind_Backtrace")->cookie), AS_FN_UNWIND_WALK);
+	if (access(LIBUNWIND, R_OK))
+		SKIP_CASE("%s not installed", LIBUNWIND);
+	ASSERT(!plan(LIBUNWIND, &t), "no plan for %s", LIBUNWIND);
+	ASSERT(find_probe(&t, "_ULx86_64_init_local"), "libunwind's unw_init_local not probed");
 }
 
 static void allocator_lib_plans(void)
@@ -170,6 +208,12 @@ static void allocator_lib_plans(void)
 		ASSERT(find_probe(&t, "malloc") && find_probe(&t, "free"), "%s", libs[i]);
 		/* they define operator new themselves: it must be probed there */
 		ASSERT(find_probe(&t, "_Znwm"), "%s: no operator new", libs[i]);
+		/* and its return never: it throws std::bad_alloc to its caller */
+		ASSERT(noret(&t, "_Znwm") && noret(&t, "_ZnwmSt11align_val_t"),
+		       "%s: throwing operator new's return probed", libs[i]);
+		ASSERT(!noret(&t, "malloc") && !noret(&t, "_ZnwmRKSt9nothrow_t"),
+		       "%s: malloc or nothrow new never probed at the return", libs[i]);
+		ASSERT(t.kind != ALLOC_UNKNOWN, "%s: an allocator we do not know", libs[i]);
 	}
 	/* moved past cmp/mov/test onto a jcc: no single-step */
 	ASSERT(!plan(JEMALLOC, &t) && emulated(&t, JEMALLOC, "malloc"), "jemalloc malloc");
@@ -194,11 +238,19 @@ static void no_malloc_is_enoent(void)
 static void plan_self(void)
 {
 	struct probe_target *t = NULL;
-	int nr = 0;
+	int nr = 0, i, providers = 0;
 
 	ASSERT(!attach__plan_pid(getpid(), &t, &nr), "no plan for ourselves");
-	ASSERT_EQ(nr, 1);
-	ASSERT(strstr(t[0].display, "libc.so.6"), "provider is %s", t[0].display);
+	/* libc provides; the others (libgcc_s: we link libstdc++) hold unwinders only */
+	for (i = 0; i < nr; i++) {
+		if (!probe_target__allocates(&t[i])) {
+			ASSERT(t[i].nr_unwinds, "%s: nothing to probe", t[i].display);
+			continue;
+		}
+		providers++;
+		ASSERT(strstr(t[i].display, "libc.so.6"), "provider is %s", t[i].display);
+	}
+	ASSERT_EQ(providers, 1);
 	free(t);
 }
 
@@ -239,6 +291,7 @@ int main(void)
 	RUN(glibc_plan);
 	RUN(allocator_lib_plans);
 	RUN(no_malloc_is_enoent);
+	RUN(unwinder_plan);
 	RUN(plan_self);
 	RUN(parse_maps_fixture);
 	return TEST_EXIT();
