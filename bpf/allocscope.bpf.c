@@ -642,7 +642,8 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 	t->pend_size = size;
 	t->pend_rate = sampled ? (sample_rate ?: 1) : 0;
 	t->pend_memptr = fn == AS_FN_POSIX_MEMALIGN ? PT_REGS_PARM1(ctx) : 0;
-	if ((cookie & AS_COOKIE_NORET) || bpf_map_lookup_elem(&noret_tgids, &tgid))
+	/* without frees to track, no pointer is needed: no return either */
+	if (!track_frees || (cookie & AS_COOKIE_NORET) || bpf_map_lookup_elem(&noret_tgids, &tgid))
 		return entry_sample(ctx, t);
 	return 0;
 }
