@@ -8,6 +8,7 @@
 #      configuration: untraced; the physical floor (empty BPF programs on
 #      allocscope's own probe points, bench/floor.c); allocscope in its
 #      modes; the bpftrace one-liner, and a bpftrace script with frees;
+#   1b. a throw-and-catch loop: what the probes on the unwinders cost;
 #   2. redis-server under redis-benchmark: throughput loss;
 #   3. allocscope's own CPU and memory, at ~1000 samples/s and at one
 #      sample per call;
@@ -24,7 +25,7 @@
 #   OUTPUT=build       where allocscope and the workloads were built
 #   BENCH_QUICK=1      a short smoke run (a minute or two, fewer repetitions)
 #   BENCH_N=7          repetitions of each churn measurement (redis: 5)
-#   BENCH_ONLY="churn redis cost error"   which parts to run
+#   BENCH_ONLY="churn throw redis cost error"   which parts to run
 #   BENCH_PORT=16379   loopback port for redis-server
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -32,7 +33,7 @@ cd "$(dirname "$0")/.." || exit 1
 OUTPUT=${OUTPUT:-build}
 QUICK=${BENCH_QUICK:-0}
 [ "$QUICK" = 0 ] && QUICK=
-ONLY=${BENCH_ONLY:-churn redis cost error}
+ONLY=${BENCH_ONLY:-churn throw redis cost error}
 PORT=${BENCH_PORT:-16379}
 case $OUTPUT in
 /*) OUT=$OUTPUT ;;
@@ -53,6 +54,7 @@ if [ -n "$QUICK" ]; then
 	COST_SECS=3
 	N_ERR=1
 	ERR_SCALE=2
+	THROWS=20000
 else
 	N=${BENCH_N:-7}
 	RUN_NS=500000000
@@ -61,6 +63,7 @@ else
 	COST_SECS=10
 	N_ERR=5
 	ERR_SCALE=10
+	THROWS=200000
 fi
 
 die() {
@@ -182,7 +185,7 @@ bt_script() { # TEMPLATE LIB TARGET
 	printf '%s' "${s//TARGET/$3}"
 }
 
-CHURN_CONFIGS="untraced floor-a floor-b floor-c floor-d floor-e as-alloc-only as-full as-classic as-rate1 bpftrace bpftrace-free"
+CHURN_CONFIGS="untraced floor-a floor-b floor-c floor-d floor-e as-alloc-only as-full as-classic as-rate1 as-rate1-alloc-only bpftrace bpftrace-free"
 
 describe() {
 	case $1 in
@@ -195,7 +198,8 @@ describe() {
 	as-alloc-only) echo "allocscope record --alloc-only" ;;
 	as-full) echo "allocscope record (alloc + free, live set)" ;;
 	as-classic) echo "allocscope record --probes classic" ;;
-	as-rate1) echo "allocscope record --sample-rate 1 (every call sampled)" ;;
+	as-rate1) echo "allocscope record --sample-rate 1 (every call sampled, its return probed)" ;;
+	as-rate1-alloc-only) echo "allocscope record --sample-rate 1 --alloc-only (every call sampled at its entry, no return probe)" ;;
 	bpftrace) echo "bpftrace: @[ustack] = sum(arg0) on malloc" ;;
 	bpftrace-free) echo "bpftrace: malloc entry+return, free at entry, live map" ;;
 	esac
@@ -210,6 +214,7 @@ estimate() {
 	floor-c | as-full | bpftrace) echo 900 ;;
 	floor-d | as-classic) echo 1150 ;;
 	as-rate1) echo 1900 ;;
+	as-rate1-alloc-only) echo 1000 ;;
 	bpftrace-free) echo 17000 ;;
 	esac
 }
@@ -231,6 +236,7 @@ run_config() {
 	as-full) "$AS" record "${AS_OPTS[@]}" -o "$TMP/p.pb.gz" -- "$@" 2> "$log" ;;
 	as-classic) "$AS" record "${AS_OPTS[@]}" --probes classic -o "$TMP/p.pb.gz" -- "$@" 2> "$log" ;;
 	as-rate1) "$AS" record "${AS_OPTS[@]}" --sample-rate 1 -o "$TMP/p.pb.gz" -- "$@" 2> "$log" ;;
+	as-rate1-alloc-only) "$AS" record "${AS_OPTS[@]}" --sample-rate 1 --alloc-only -o "$TMP/p.pb.gz" -- "$@" 2> "$log" ;;
 	# bpftrace -c starts the command only once every probe is attached, so
 	# neither its start-up nor its attaching is in what the workload times.
 	bpftrace) bpftrace -c "$*" -e "$(bt_script "$BT_ONELINER" "$LIBC" cpid)" 2> "$log" ;;
@@ -282,7 +288,7 @@ churn_part() {
 
 # Differences of 1-thread medians: what each part of the path costs.
 where_table() {
-	local u a b c d e ao f
+	local u a b c d e ao f r1a
 	u=$(med churn churn-1t untraced); a=$(med churn churn-1t floor-a)
 	b=$(med churn churn-1t floor-b); c=$(med churn churn-1t floor-c)
 	d=$(med churn churn-1t floor-d); e=$(med churn churn-1t floor-e)
@@ -300,6 +306,11 @@ where_table() {
 	printf '| allocscope BPF work per malloc (countdown) | %.0f | --alloc-only - floor (a) |\n' "$(calc '%f' "$ao - $a")"
 	printf '| allocscope BPF work per free (live-map miss) | %.0f | (full - floor (c)) - (--alloc-only - floor (a)) |\n' \
 		"$(calc '%f' "($f - $c) - ($ao - $a)")"
+	r1a=$(med churn churn-1t as-rate1-alloc-only)
+	printf '| a sampled call taken at its entry (no return probe), stack included | %.0f | --sample-rate 1 --alloc-only - floor (a) |\n' \
+		"$(calc '%f' "$r1a - $a")"
+	printf '| what a probed return adds to a sampled call (the session hijack; before this mechanism, every sampled call) | %.0f | floor (d) - floor (c) |\n' \
+		"$(calc '%f' "$d - $c")"
 	echo
 }
 
@@ -328,6 +339,41 @@ churn_table() {
 			"$(values churn churn-1t "$cfg" | sort -g | tail -1)"
 	done
 	echo
+	echo
+}
+
+# ---------------------------------------------------------------------------
+# 1b. exceptions: the probes on the unwinders trap once per throw
+
+THROW_CONFIGS="untraced as-full"
+
+throw_once() { # CONFIG REP
+	local out ns
+	out=$(run_config "$1" "$TMP/log.throw.$1" "$W/throw_new" --throws "$THROWS" | grep 'ns/throw')
+	ns=${out%% ns/throw*}
+	[ -n "$ns" ] || { note "throw $1: no result"; tail -5 "$TMP/log.throw.$1" >&2; }
+	printf 'throw\tthrow\t%s\t%d\t%s\tns/throw\n' "$1" "$2" "$ns" >> "$ROWS"
+}
+
+throw_part() {
+	local rep cfg
+	note "throw: $THROW_CONFIGS x $N runs"
+	for ((rep = 0; rep < N; rep++)); do
+		for cfg in $THROW_CONFIGS; do
+			guarded "throw $cfg" throw_once "$cfg" "$rep"
+		done
+	done
+}
+
+throw_table() {
+	local u f
+	u=$(med throw throw untraced); f=$(med throw throw as-full)
+	echo "### exceptions: ns per throw and catch through 3 frames (median of $N runs)"
+	echo
+	echo "| configuration | ns/throw | x untraced |"
+	echo "|---|---:|---:|"
+	printf '| untraced | %.0f | 1.00 |\n' "$u"
+	printf '| allocscope record (unwinder entry points probed) | %.0f | %.2f |\n' "$f" "$(calc '%f' "$f / $u")"
 	echo
 }
 
@@ -719,10 +765,11 @@ machine() {
 for part in $ONLY; do
 	case $part in
 	churn) churn_part ;;
+	throw) throw_part ;;
 	redis) redis_part ;;
 	cost) cost_part ;;
 	error) error_part ;;
-	*) die "unknown part $part (churn redis cost error)" ;;
+	*) die "unknown part $part (churn throw redis cost error)" ;;
 	esac
 done
 
@@ -732,6 +779,7 @@ done
 	for part in $ONLY; do
 		case $part in
 		churn) churn_table ;;
+		throw) throw_table ;;
 		redis) redis_table ;;
 		cost) cost_table ;;
 		error) error_table ;;
