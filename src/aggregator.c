@@ -282,16 +282,19 @@ int agg__add_alloc(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr
 	}
 	s->s.n_alloc++;
 	s->s.w_alloc += w;
+	s->s.v_alloc += w * (w - 1);
 	p->nr_samples++;
 	a->samples++;
 	if (!tracked) {
 		s->s.w_untracked += w;
+		s->s.v_untracked += w * (w - 1);
 		return 0;
 	}
 	q = malloc(sizeof(*q));
 	if (!q || hmap__add(&a->seqs, &q->node, hash_u64(seq))) {
 		free(q);
 		s->s.w_untracked += w;
+		s->s.v_untracked += w * (w - 1);
 		return -ENOMEM;
 	}
 	q->seq = seq;
@@ -310,6 +313,7 @@ void agg__add_free(struct agg *a, __u64 seq)
 	q = hmap_entry(n, struct seq_node, node);
 	q->site->s.n_free++;
 	q->site->s.w_free += q->w;
+	q->site->s.v_free += q->w * (q->w - 1);
 	a->frees++;
 	hmap__del(&a->seqs, n);
 	free(q);
@@ -349,16 +353,27 @@ double agg_site__live(const struct agg_site *s)
 	return live > 0 ? live : 0;
 }
 
+double agg_site__live_var(const struct agg_site *s)
+{
+	double v = s->v_alloc - s->v_free - s->v_untracked;
+
+	return v > 0 ? v : 0;
+}
+
 static void add_totals(const struct agg_site *s, void *ctx)
 {
 	struct agg_totals *t = ctx;
-	double live = agg_site__live(s);
+	double live = agg_site__live(s), v = agg_site__live_var(s), sz = (double)s->size;
 
 	t->sites++;
 	t->alloc_objects += s->w_alloc;
 	t->alloc_bytes += s->w_alloc * s->size;
 	t->inuse_objects += live;
 	t->inuse_bytes += live * s->size;
+	t->var_alloc_objects += s->v_alloc;
+	t->var_alloc_bytes += s->v_alloc * sz * sz;
+	t->var_inuse_objects += v;
+	t->var_inuse_bytes += v * sz * sz;
 }
 
 static void count_proc(struct agg_proc *p, void *ctx)

@@ -47,6 +47,11 @@ struct agg_site {
 	double w_alloc;			/* estimated objects allocated */
 	double w_free;			/* estimated objects freed */
 	double w_untracked;		/* estimated objects not in the live set */
+	/*
+	 * Their Horvitz-Thompson variances: a sample of weight w = 1/p adds
+	 * (1 - p)/p^2 = w (w - 1), samples being independent. 0 when exact.
+	 */
+	double v_alloc, v_free, v_untracked;
 };
 
 /* Estimated objects behind one sample of size bytes at mean gap rate. */
@@ -74,6 +79,8 @@ void agg__add_free(struct agg *a, __u64 seq);
 
 /* Current estimate of objects still allocated at a site (0 if its process is gone). */
 double agg_site__live(const struct agg_site *s);
+/* The variance of that estimate. */
+double agg_site__live_var(const struct agg_site *s);
 
 void agg__for_each_site(struct agg *a, void (*fn)(const struct agg_site *, void *), void *ctx);
 
@@ -117,6 +124,8 @@ struct agg_totals {
 	__u64 samples, frees, sites;
 	__u64 procs;			/* process images with samples */
 	double alloc_objects, alloc_bytes, inuse_objects, inuse_bytes;
+	/* the variances of those four estimates */
+	double var_alloc_objects, var_alloc_bytes, var_inuse_objects, var_inuse_bytes;
 };
 void agg__totals(struct agg *a, struct agg_totals *t);
 

@@ -402,24 +402,31 @@ static __u64 stat_dropped(const __u64 *st)
 }
 
 /* What the profile says about itself: sampling, probes, and every loss. */
-static int make_comments(struct rec *r, const __u64 *st, char buf[][256], const char **c)
+static int make_comments(struct rec *r, const __u64 *st, char buf[][512], const char **c)
 {
 	int n = 0;
 
-	if (r->o->rate <= 1)
-		snprintf(buf[n], 256, "exact: every allocation recorded (sample rate 1)");
+	double cut = 100 * summary__cut_share(r->agg);
+
+	if (r->o->rate <= 1 && !stat_dropped(st) && cut == 0)
+		snprintf(buf[n], 512, "exact: every allocation recorded with its stack (sample rate 1)");
+	else if (r->o->rate <= 1)
+		snprintf(buf[n], 512,
+			 "not exact: every allocation sampled (rate 1), %llu samples lost, %.1f%% of the bytes on stacks that end before main",
+			 (unsigned long long)stat_dropped(st), cut);
 	else
-		snprintf(buf[n], 256,
-			 "sampled: Poisson byte sampling, mean %llu bytes between samples; values are unbiased estimates: each (stack, size) sample of s bytes counts 1/(1-exp(-s/%llu)) objects",
-			 (unsigned long long)r->o->rate, (unsigned long long)r->o->rate);
+		snprintf(buf[n], 512,
+			 "sampled: Poisson byte sampling, mean %llu bytes between samples; values are %s estimates: each (stack, size) sample of s bytes counts 1/(1-exp(-s/%llu)) objects; n samples behind a value give it a relative standard error of about 1/sqrt(n) (allocscope's summary prints each site's)",
+			 (unsigned long long)r->o->rate, stat_dropped(st) ? "low (samples lost)" : "unbiased",
+			 (unsigned long long)r->o->rate);
 	c[n] = buf[n];
 	n++;
-	snprintf(buf[n], 256, "allocscope %s, %s probes%s", AS_VERSION,
+	snprintf(buf[n], 512, "allocscope %s, %s probes%s", AS_VERSION,
 		 tracer__mode_name(tracer__mode(r->tr)),
 		 r->o->alloc_only ? ", alloc-only (no free tracking)" : "");
 	c[n] = buf[n];
 	n++;
-	snprintf(buf[n], 256,
+	snprintf(buf[n], 512,
 		 "dropped: %llu samples (ring buffer full), %llu frees (ring buffer full), %llu calls (no thread state), %llu samples not in inuse (live map full), %llu (out of memory)",
 		 (unsigned long long)st[AS_STAT_DROP_RINGBUF],
 		 (unsigned long long)st[AS_STAT_DROP_FREE_RINGBUF],
@@ -428,7 +435,7 @@ static int make_comments(struct rec *r, const __u64 *st, char buf[][256], const 
 		 (unsigned long long)r->in.errors);
 	c[n] = buf[n];
 	n++;
-	snprintf(buf[n], 256, "not in inuse: %llu samples taken at the entry (%s); %llu sampled calls threw (not counted)",
+	snprintf(buf[n], 512, "not in inuse: %llu samples taken at the entry (%s); %llu sampled calls threw (not counted)",
 		 (unsigned long long)(st[AS_STAT_NORET] - r->in.cancelled), SUMMARY_NORET_WHY,
 		 (unsigned long long)r->in.cancelled);
 	c[n] = buf[n];
@@ -441,7 +448,7 @@ static int write_profile(struct rec *r)
 	struct export_opts eo = { 0 };
 	struct agg_totals t;
 	__u64 st[AS_STAT_MAX];
-	char buf[4][256];
+	char buf[4][512];
 	const char *comments[4];
 	int err;
 

@@ -22,6 +22,7 @@
  * a million runs measure its false-failure rate to 1e-6.
  */
 #include <linux/types.h>
+#include "aggregator.h"
 #include "allocscope.h"
 #include "test.h"
 
@@ -793,6 +794,57 @@ static void test_tolerance_sim(void)
 	}
 }
 
+/*
+ * What the summary prints: a site's estimate ± its standard error, from
+ * the variance the aggregator keeps (each sample of weight w adds
+ * w (w - 1)). The interval estimate ± 1.96 se must cover the truth in
+ * about 95% of runs: at least 90 of 100, for a leaf of one size and for
+ * one mixing a small and a large size (sites summed, as the summary does).
+ */
+struct cover_site {
+	struct rec recs[2];
+	int nr;
+};
+
+static bool covers(struct cover_site *c, __u64 rate, __u64 *rng)
+{
+	struct agg *a = agg__new();
+	struct agg_proc *p = agg__proc(a, 1);
+	__u64 pcs[1] = { 0x1234 }, seq = 0, n;
+	struct agg_totals t;
+	double truth = 0;
+	int i;
+
+	run_workload(c->recs, c->nr, 10, rate, rng);
+	for (i = 0; i < c->nr; i++) {
+		truth += (double)c->recs[i].count * c->recs[i].size;
+		for (n = 0; n < c->recs[i].sampled; n++)
+			agg__add_alloc(a, p, pcs, 1, AS_FN_MALLOC, 0, c->recs[i].size, rate, ++seq,
+				       false);
+	}
+	agg__totals(a, &t);
+	agg__free(a);
+	return fabs(t.alloc_bytes - truth) <= 1.96 * sqrt(t.var_alloc_bytes);
+}
+
+static void test_se_coverage(void)
+{
+	struct cover_site sites[] = {
+		{ { { 0, 512, 20000, 0, 0 } }, 1 },
+		{ { { 0, 64, 100000, 0, 0 }, { 0, 100000, 60, 0, 0 } }, 2 },
+	};
+	__u64 rng = 7;
+	int i, run, hit;
+
+	for (i = 0; i < 2; i++) {
+		for (run = hit = 0; run < 100; run++)
+			hit += covers(&sites[i], 65536, &rng);
+		printf("    leaf %d: 95%% interval covered the truth in %d of 100 runs\n", i, hit);
+		ASSERT(hit >= 90, "covered %d of 100", hit);
+		ASSERT(hit < 100 || i, "an interval that always covers is too wide");
+	}
+}
+
 int main(void)
 {
 	t_suite = "sampling";
@@ -806,5 +858,6 @@ int main(void)
 	RUN(test_sim_legacy_biased);
 	RUN(test_tolerance_exact);
 	RUN(test_tolerance_sim);
+	RUN(test_se_coverage);
 	return TEST_EXIT();
 }
