@@ -408,8 +408,9 @@ static int make_comments(struct rec *r, const __u64 *st, char buf[][512], const 
 
 	double cut = 100 * summary__cut_share(r->agg);
 
-	if (r->o->rate <= 1 && !stat_dropped(st) && cut == 0)
-		snprintf(buf[n], 512, "exact: every allocation recorded with its stack (sample rate 1)");
+	if (r->o->rate <= 1 && !stat_dropped(st) && cut < SUMMARY_EXACT_CUT)
+		snprintf(buf[n], 512, "exact: every allocation recorded with its stack (sample rate 1); %.2f%% of the bytes on stacks that end before main",
+			 cut);
 	else if (r->o->rate <= 1)
 		snprintf(buf[n], 512,
 			 "not exact: every allocation sampled (rate 1), %llu samples lost, %.1f%% of the bytes on stacks that end before main",

@@ -252,7 +252,7 @@ static void print_kind(FILE *f, const struct summary_opts *o, const struct leave
 {
 	double cut = l->bytes > 0 ? 100.0 * (1 - l->rooted_bytes / l->bytes) : 0;
 
-	if (o->rate <= 1 && !o->dropped && cut == 0)
+	if (o->rate <= 1 && !o->dropped && cut < SUMMARY_EXACT_CUT)
 		fprintf(f, "  exact: every allocation recorded, with its stack\n");
 	else if (o->rate <= 1)
 		fprintf(f, "  every allocation sampled (rate 1), but not exact: %llu samples lost, %.1f%% of the bytes on stacks that end before main\n",
@@ -263,7 +263,7 @@ static void print_kind(FILE *f, const struct summary_opts *o, const struct leave
 	else
 		fprintf(f, "  sampled: 1 sample per %llu bytes on average; %llu samples lost: figures are low by about that share\n",
 			(unsigned long long)o->rate, (unsigned long long)o->dropped);
-	if (o->rate > 1 && cut > 0)
+	if (cut >= 0.05 && (o->rate > 1 || cut < SUMMARY_EXACT_CUT))
 		fprintf(f, "  stacks: %.1f%% of the bytes on stacks that end before main (frame pointers missing, or the stack copy too short)\n",
 			cut);
 }

@@ -36,8 +36,10 @@ struct summary_opts {
 void summary__print(FILE *f, struct agg *a, const struct summary_opts *o);
 /*
  * The share of alloc_space on stacks that end before main or a thread's
- * start (0..1): frame-pointer walks through code built without them.
+ * start (0..1): frame-pointer walks through code built without them. A
+ * recording is called exact with less than SUMMARY_EXACT_CUT percent.
  */
+#define SUMMARY_EXACT_CUT	1.0
 double summary__cut_share(struct agg *a);
 /* "1.5 MiB", "12 B" */
 void summary__bytes(double v, char *buf, size_t len);
