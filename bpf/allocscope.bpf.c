@@ -117,6 +117,30 @@ struct {
 	__type(value, __u8);
 } noret_tgids SEC(".maps");
 
+/* Sample weight the ring buffer had no room for (struct as_ovf_key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct as_ovf_key);
+	__type(value, struct as_ovf_val);
+} ovf SEC(".maps");
+
+/* Their frame-pointer stacks, deduplicated by the kernel. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, AS_OVF_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, AS_MAX_STACK * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Frees of delivered samples the ring buffer had no room for: seq -> tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} lost_frees SEC(".maps");
+
 /* Processes to count when filter_tgids; children inherit it at fork. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -305,13 +329,36 @@ static __always_inline __u64 call_size(struct pt_regs *ctx, __u32 fn, __u64 *old
 	return ~0ULL;
 }
 
+/* One more sample (or free) of k's weight in the overflow map. */
+static __always_inline void ovf_add(const struct as_ovf_key *k, bool freed)
+{
+	struct as_ovf_val zero = {}, *v;
+
+	v = bpf_map_lookup_elem(&ovf, k);
+	if (!v) {
+		bpf_map_update_elem(&ovf, k, &zero, BPF_NOEXIST);	/* or a racer did */
+		v = bpf_map_lookup_elem(&ovf, k);
+	}
+	if (!v) {
+		stat_inc(AS_STAT_DROP_OVERFLOW);
+		return;
+	}
+	__sync_fetch_and_add(freed ? &v->frees : &v->allocs, 1);
+}
+
 static __always_inline void emit_free(__u32 tgid, __u64 seq, __u64 ptr)
 {
 	struct as_free_event *e;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(AS_STAT_DROP_FREE_RINGBUF);
+		/* user space still subtracts it, later: never a live block that is not */
+		if (bpf_map_update_elem(&lost_frees, &seq, &tgid, BPF_ANY)) {
+			stat_inc(AS_STAT_DROP_FREE_RINGBUF);
+			stat_inc(AS_STAT_DROP_OVERFLOW);
+		} else {
+			stat_inc(AS_STAT_OVERFLOW_FREE);
+		}
 		return;
 	}
 	e->type = AS_EV_FREE;
@@ -320,6 +367,18 @@ static __always_inline void emit_free(__u32 tgid, __u64 seq, __u64 ptr)
 	e->ptr = ptr;
 	bpf_ringbuf_submit(e, wakeup_flags());
 	stat_inc(AS_STAT_FREES);
+}
+
+/* A tracked block went: its sample's weight leaves inuse, wherever it went. */
+static __always_inline void free_sample(__u32 tgid, const struct as_live_val *v, __u64 ptr)
+{
+	struct as_ovf_key k = { .tgid = tgid, .stack = v->ovf_stack, .fn = v->ovf_fn,
+				.ret = v->ovf_ret, .size = v->size, .rate = v->rate };
+
+	if (v->seq)
+		emit_free(tgid, v->seq, ptr);
+	else
+		ovf_add(&k, true);
 }
 
 /*
@@ -352,7 +411,7 @@ static __always_inline void settle_old(struct tstate *t, __u32 tgid, __u64 ptr)
 		/* realloc failed: the old block is still there */
 		bpf_map_update_elem(&live, &key, &t->pend_old_val, BPF_ANY);
 	} else {
-		emit_free(tgid, t->pend_old_val.seq, t->pend_old);
+		free_sample(tgid, &t->pend_old_val, t->pend_old);
 	}
 	t->pend_old = 0;
 }
@@ -366,7 +425,8 @@ static __always_inline bool track(__u32 tgid, __u64 ptr, const struct as_alloc_e
 	/* An address already in the set was freed where we could not see it. */
 	stale = bpf_map_lookup_elem(&live, &key);
 	if (stale)
-		emit_free(tgid, stale->seq, ptr);
+		free_sample(tgid, stale, ptr);
+	__builtin_memset(&val, 0, sizeof(val));
 	val.seq = e->seq;
 	val.size = e->size;
 	val.rate = e->rate;
@@ -418,6 +478,36 @@ static __always_inline void fill_alloc(struct pt_regs *ctx, struct tstate *t, __
 		e->fn |= AS_EVF_UNTRACKED;
 }
 
+/*
+ * The ring buffer is full: the sample's weight goes to the overflow map
+ * with a frame-pointer stack, and its live block with it (seq 0), so that
+ * its free is subtracted there too. ret: the caller, for a sample taken at
+ * the entry (the kernel's walk from there starts in the allocator and
+ * skips it). No weight is lost unless that map is full too.
+ */
+static __always_inline void overflow(struct pt_regs *ctx, struct tstate *t, __u32 tgid,
+				     __u64 ptr, __u64 ret)
+{
+	struct as_ovf_key k = { .tgid = tgid, .fn = t->pend_fn, .ret = ret,
+				.size = t->pend_size, .rate = t->pend_rate };
+	struct as_live_key lk = { .tgid = tgid, .ptr = ptr };
+	struct as_live_val lv = { .size = k.size, .rate = k.rate, .ovf_ret = ret };
+
+	k.stack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (k.stack < 0) {
+		k.stack = -1;
+		stat_inc(AS_STAT_OVERFLOW_NOSTACK);
+	}
+	ovf_add(&k, false);
+	stat_inc(AS_STAT_OVERFLOW);
+	if (!track_frees || !ptr)
+		return;
+	lv.ovf_stack = k.stack;
+	lv.ovf_fn = k.fn;
+	if (bpf_map_update_elem(&live, &lk, &lv, BPF_ANY))
+		stat_inc(AS_STAT_DROP_LIVE_FULL);
+}
+
 /* A frame-pointer sample: built per task, sent at its length. */
 static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
 				       __u64 pid_tgid, __u64 ptr)
@@ -428,7 +518,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
 	e = bpf_task_storage_get(&scratch, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!e) {
-		stat_inc(AS_STAT_DROP_RINGBUF);
+		overflow(ctx, t, pid_tgid >> 32, ptr, 0);
 		return;
 	}
 	fill_alloc(ctx, t, pid_tgid, ptr, e);
@@ -436,7 +526,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct tstate *t,
 	if (len > sizeof(*e))
 		len = sizeof(*e);	/* a bound the verifier can see */
 	if (bpf_ringbuf_output(&events, e, len, sample_wakeup(t, pid_tgid >> 32))) {
-		stat_inc(AS_STAT_DROP_RINGBUF);
+		overflow(ctx, t, pid_tgid >> 32, e->fn & AS_EVF_UNTRACKED ? 0 : ptr, 0);
 		return;
 	}
 	stat_inc(AS_STAT_SAMPLES);
@@ -486,7 +576,9 @@ static __always_inline void emit_alloc_copy(struct pt_regs *ctx, struct tstate *
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e) + sizeof(*c) + stack_copy_bytes, 0);
 	if (!e) {
-		stat_inc(AS_STAT_DROP_RINGBUF);
+		/* a smaller record still fits, with frame pointers only */
+		stat_inc(AS_STAT_SMALL_RECORD);
+		emit_alloc(ctx, t, pid_tgid, ptr);
 		return;
 	}
 	fill_alloc(ctx, t, pid_tgid, ptr, e);
@@ -531,18 +623,9 @@ static __always_inline __u16 fp_walk(__u64 *ips, const __u64 *regs)
  * a pointer: in alloc_*, not in inuse_*. A provisional one (the call may
  * still throw) is remembered, for unwind_enter to cancel.
  */
-static __always_inline void emit_regs_sample(struct tstate *t, __u64 pid_tgid, bool provisional)
+static __always_inline void fill_regs_sample(struct tstate *t, __u64 pid_tgid,
+					     bool provisional, struct as_alloc_event *e)
 {
-	__u64 len = sizeof(struct as_alloc_event);
-	struct as_alloc_event *e;
-
-	if (stack_copy_bytes)
-		len += sizeof(struct as_stack_copy) + stack_copy_bytes;
-	e = bpf_ringbuf_reserve(&events, len, 0);
-	if (!e) {
-		stat_inc(AS_STAT_DROP_RINGBUF);
-		return;
-	}
 	fill_head(t, pid_tgid, 0, e);
 	e->nr_ips = fp_walk(e->ips, t->pend_regs);
 	e->fn |= AS_EVF_UNTRACKED;
@@ -552,13 +635,37 @@ static __always_inline void emit_regs_sample(struct tstate *t, __u64 pid_tgid, b
 		t->prov_sp = t->pend_sp;
 		t->prov_ret = t->pend_regs[AS_REG_IP];
 	}
-	if (stack_copy_bytes) {
-		e->fn |= AS_EVF_STACK;
-		fill_copy((void *)(e + 1), t->pend_regs);
-	}
-	bpf_ringbuf_submit(e, sample_wakeup(t, pid_tgid >> 32));
 	stat_inc(AS_STAT_NORET);
 	stat_inc(AS_STAT_SAMPLES);
+}
+
+static __always_inline void emit_regs_sample(struct pt_regs *ctx, struct tstate *t,
+					     __u64 pid_tgid, bool provisional)
+{
+	__u64 wake = sample_wakeup(t, pid_tgid >> 32);
+	struct as_alloc_event *e;
+
+	if (stack_copy_bytes) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e) + sizeof(struct as_stack_copy) +
+					stack_copy_bytes, 0);
+		if (e) {
+			fill_regs_sample(t, pid_tgid, provisional, e);
+			e->fn |= AS_EVF_STACK;
+			fill_copy((void *)(e + 1), t->pend_regs);
+			bpf_ringbuf_submit(e, wake);
+			return;
+		}
+		/* a smaller record still fits, with frame pointers only */
+		stat_inc(AS_STAT_SMALL_RECORD);
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		fill_regs_sample(t, pid_tgid, provisional, e);
+		bpf_ringbuf_submit(e, wake);
+		return;
+	}
+	/* a provisional one cannot be cancelled there: it is counted */
+	overflow(ctx, t, pid_tgid >> 32, 0, t->pend_regs[AS_REG_IP]);
 }
 
 /* What the caller's registers will be at the return (see struct tstate). */
@@ -589,14 +696,14 @@ static __always_inline int entry_sample(struct pt_regs *ctx, struct tstate *t)
 
 	if (t->pend_old) {
 		/* realloc nearly always succeeds: its old block is gone */
-		emit_free(pid_tgid >> 32, t->pend_old_val.seq, t->pend_old);
+		free_sample(pid_tgid >> 32, &t->pend_old_val, t->pend_old);
 		t->pend_old = 0;
 	}
 	if (t->pend_rate && t->pend_size >= AS_MAX_ALLOC_SIZE) {
 		stat_inc(AS_STAT_FAILED);	/* it cannot succeed */
 	} else if (t->pend_rate) {
 		save_regs(ctx, t);
-		emit_regs_sample(t, pid_tgid, t->pend_fn == AS_FN_NEW);
+		emit_regs_sample(ctx, t, pid_tgid, t->pend_fn == AS_FN_NEW);
 	}
 	t->pend_fn = 0;
 	return 1;
@@ -719,16 +826,15 @@ int free_enter(struct pt_regs *ctx)
 		.tgid = bpf_get_current_pid_tgid() >> 32,
 		.ptr = PT_REGS_PARM1(ctx),
 	};
-	struct as_live_val *v;
-	__u64 seq;
+	struct as_live_val *v, val;
 
 	v = bpf_map_lookup_elem(&live, &key);
 	if (!v)
 		return 0;
-	seq = v->seq;
+	val = *v;
 	if (bpf_map_delete_elem(&live, &key))
 		return 0;	/* a concurrent double free got it first */
-	emit_free(key.tgid, seq, key.ptr);
+	free_sample(key.tgid, &val, key.ptr);
 	return 0;
 }
 

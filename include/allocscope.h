@@ -170,10 +170,40 @@ struct as_live_key {
 };
 
 struct as_live_val {
-	__u64 seq;
+	__u64 seq;		/* 0: its sample is in the overflow map, as ovf_* */
+	__u64 size;
+	__u64 rate;
+	__u64 ovf_ret;
+	__s32 ovf_stack;
+	__u32 ovf_fn;
+};
+
+/*
+ * The ring buffer was full: a sample's weight is kept in the kernel, per
+ * (process, stack, size, rate), and user space drains it into the same
+ * sites (tracer__drain_overflow()). stack is an id in the "stacks" map
+ * (frame pointers), or < 0 when none could be kept; ret, when set, is the
+ * caller (a sample taken at the entry: the stack's first frame is the
+ * allocator's, and its caller is missing from it).
+ */
+struct as_ovf_key {
+	__u32 tgid;
+	__s32 stack;
+	__u32 fn;
+	__u32 pad;
+	__u64 ret;
 	__u64 size;
 	__u64 rate;
 };
+
+struct as_ovf_val {
+	__u64 allocs;		/* samples */
+	__u64 frees;		/* of those, freed (tracked ones) */
+};
+
+#define AS_OVF_STACKS		4096	/* frame-pointer stacks kept for them */
+/* The frame of a sample whose stack could not be kept: no code lives at 1. */
+#define AS_PC_RING_FULL		1ULL
 
 /* Per-CPU counters in the "stats" map; every drop has a reason here. */
 enum as_stat {
@@ -193,6 +223,11 @@ enum as_stat {
 	AS_STAT_UNWOUND,	/* provisional sample cancelled: the call threw */
 	AS_STAT_HIJACK_SEEN,	/* an unwinder met a probed return: process now NORET */
 	AS_STAT_DROP_CANCEL_RINGBUF,	/* ring buffer full: a cancel lost */
+	AS_STAT_SMALL_RECORD,	/* ring buffer too full for a stack copy: frame pointers */
+	AS_STAT_OVERFLOW,	/* ring buffer full: weight kept in the overflow map */
+	AS_STAT_OVERFLOW_NOSTACK,	/* ... without a stack (stacks map full) */
+	AS_STAT_OVERFLOW_FREE,	/* ring buffer full: a free kept in lost_frees */
+	AS_STAT_DROP_OVERFLOW,	/* overflow or lost_frees map full: weight lost */
 	AS_STAT_MAX,
 };
 

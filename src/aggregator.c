@@ -303,6 +303,30 @@ int agg__add_alloc(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr
 	return 0;
 }
 
+int agg__add_bulk(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr_pcs, __u16 fn,
+		  __u64 size, __u64 rate, __u64 n_alloc, __u64 n_free)
+{
+	struct stack_node *st = intern_stack(a, pcs, nr_pcs);
+	double w = agg__weight(size, rate);
+	struct site_node *s;
+
+	s = st ? get_site(a, p, st, size) : NULL;
+	if (!s)
+		return -ENOMEM;
+	if (!s->s.n_alloc && !s->s.n_free)
+		s->s.fn = fn;
+	s->s.n_alloc += n_alloc;
+	s->s.w_alloc += n_alloc * w;
+	s->s.v_alloc += n_alloc * w * (w - 1);
+	s->s.n_free += n_free;
+	s->s.w_free += n_free * w;
+	s->s.v_free += n_free * w * (w - 1);
+	p->nr_samples += n_alloc;
+	a->samples += n_alloc;
+	a->frees += n_free;
+	return 0;
+}
+
 void agg__add_free(struct agg *a, __u64 seq)
 {
 	struct hnode *n = hmap__find(&a->seqs, hash_u64(seq), seq_eq, &seq);

@@ -74,6 +74,13 @@ void agg__proc_exec(struct agg *a, pid_t pid, __u64 now_ns);
 
 int agg__add_alloc(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr_pcs,
 		   __u16 fn, __u64 alloc_ip, __u64 size, __u64 rate, __u64 seq, bool tracked);
+/*
+ * n_alloc samples of one (stack, size, rate) at once, n_free of them freed
+ * since: the weight the kernel kept when the ring buffer was full. Their
+ * live ones stay in inuse (they cannot be freed by seq).
+ */
+int agg__add_bulk(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr_pcs, __u16 fn,
+		  __u64 size, __u64 rate, __u64 n_alloc, __u64 n_free);
 /* A sampled pointer was freed; unknown seqs are ignored. */
 void agg__add_free(struct agg *a, __u64 seq);
 

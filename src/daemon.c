@@ -394,6 +394,7 @@ static int on_record(void *ctx, const void *data, size_t size)
 void daemon__drain(struct daemon *d)
 {
 	tracer__consume(d->tr);
+	ingest__drain_overflow(&d->in, d->tr);
 	/* held samples wait for a cancel, unless this is the last drain */
 	ingest__flush(&d->in, d->stop ? 0 : INGEST_HOLD_NS);
 }

@@ -46,6 +46,8 @@ struct export {
 };
 
 /* The allocator's API, and libc's copy-into-new-memory wrappers around it. */
+#define RING_FULL_FRAME	"[stack not captured: ring full]"
+
 static const char *const allocator_funcs[] = {
 	"malloc", "calloc", "realloc", "reallocarray", "free", "cfree", "posix_memalign",
 	"aligned_alloc", "memalign", "valloc", "pvalloc", "strdup", "__strdup", "strndup",
@@ -223,7 +225,13 @@ static struct loc_node *location(struct export *x, struct agg_proc *p, __u64 add
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
-	if (p->as && !addr_space__lookup(p->as, addr, &f)) {
+	if (addr == AS_PC_RING_FULL - 1) {
+		/* weight the kernel kept without a stack (tracer__drain_overflow()) */
+		lines[0].function_id = pprof__add_function(x->pp, RING_FULL_FRAME, RING_FULL_FRAME,
+							   "", 0);
+		lines[0].line = 0;
+		nr_lines = lines[0].function_id ? 1 : 0;
+	} else if (p->as && !addr_space__lookup(p->as, addr, &f)) {
 		map_id = mapping_id(x, p, f.map_index);
 		nr_lines = location_lines(x, p, addr, &f, lines);
 	}

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "symbolizer.h"
+#include "tracer.h"
 #include "unwinder.h"
 
 #define REFRESH_NS	1000000000ULL
@@ -322,6 +323,38 @@ static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size
 	if (agg__add_alloc(in->agg, p, stack, nr, e->fn & AS_EVF_MASK, e->alloc_ip, e->size,
 			   e->rate, e->seq, tracked))
 		in->errors++;
+}
+
+static void take_overflow(void *ctx, const struct tracer_ovf *o)
+{
+	struct ingest *in = ctx;
+	struct agg_proc *p = sample_proc(in, o->tgid);
+
+	if (!p)
+		return;
+	if (!p->as)
+		ingest__snapshot(in, p, NULL);
+	in->overflowed += o->allocs;
+	if (agg__add_bulk(in->agg, p, o->pcs, o->nr_pcs, o->fn, o->size, o->rate, o->allocs,
+			  o->frees))
+		in->errors++;
+}
+
+static void take_lost_free(void *ctx, __u64 seq)
+{
+	struct ingest *in = ctx;
+
+	agg__add_free(in->agg, seq);
+}
+
+int ingest__drain_overflow(struct ingest *in, struct tracer *tr)
+{
+	static const struct tracer_drain_ops ops = {
+		.overflow = take_overflow,
+		.lost_free = take_lost_free,
+	};
+
+	return tracer__drain_overflow(tr, &ops, in);
 }
 
 int ingest__record(struct ingest *in, const void *data, size_t size)

@@ -37,6 +37,7 @@ struct ingest {
 	/* provisional samples (AS_EVF_PROVISIONAL), held until they cannot be cancelled */
 	struct ingest_held *held;	/* lazily allocated; ingest__fini() frees it */
 	__u64 cancelled;		/* the call threw: not counted */
+	__u64 overflowed;		/* samples the ring had no room for, kept by the kernel */
 	__u64 cancelled_late;		/* a cancel after its sample was counted */
 };
 
@@ -56,6 +57,13 @@ struct as_alloc_event;
  */
 #define INGEST_HOLD_NS	100000000ULL	/* 100 ms */
 void ingest__flush(struct ingest *in, __u64 min_age_ns);
+/*
+ * Takes the sample weight the kernel kept while the ring buffer was full
+ * (tracer__drain_overflow()) into the same sites, and the frees it could
+ * not send. Returns how many entries, or -errno.
+ */
+struct tracer;
+int ingest__drain_overflow(struct ingest *in, struct tracer *tr);
 /* Frees what ingest holds (not the aggregator, symbolizer or unwinder). */
 void ingest__fini(struct ingest *in);
 

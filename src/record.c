@@ -203,6 +203,13 @@ static int on_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
+/* Everything the kernel has for us: the ring, and what did not fit in it. */
+static void consume(struct rec *r)
+{
+	tracer__consume(r->tr);
+	ingest__drain_overflow(&r->in, r->tr);
+}
+
 static bool is_attached(struct rec *r, pid_t pid, const struct probe_target *t)
 {
 	int i;
@@ -278,7 +285,7 @@ static void on_exec(struct rec *r, pid_t pid)
 	int err;
 
 	/* Samples of the old image are all in the ring now: take them first. */
-	tracer__consume(r->tr);
+	consume(r);
 	ingest__flush(&r->in, 0);
 	agg__proc_exec(r->agg, pid, cli__now_ns());
 	forget_attached(r, pid);
@@ -297,7 +304,7 @@ static void on_exit_stop(struct rec *r, pid_t pid)
 {
 	struct agg_proc *p = agg__find_proc(r->agg, pid);
 
-	tracer__consume(r->tr);
+	consume(r);
 	if (p && p->as)
 		addr_space__refresh(p->as);
 	else if (p && p->nr_samples)
@@ -331,7 +338,7 @@ static void on_target(void *ctx, const struct target_event *ev)
 		on_exit_stop(r, ev->pid);
 		break;
 	case TARGET_GONE:
-		tracer__consume(r->tr);
+		consume(r);
 		p = agg__find_proc(r->agg, ev->pid);
 		if (p)
 			p->exited = true;
@@ -390,7 +397,7 @@ static void run_loop(struct rec *r)
 		epoll_wait(r->epfd, evs, 4, POLL_MS);
 		read_signals(r);
 		target__handle(r->tg, on_target, r);
-		tracer__consume(r->tr);
+		consume(r);
 		stop_when_due(r);
 	}
 	r->end_ns = cli__now_ns();
@@ -398,7 +405,7 @@ static void run_loop(struct rec *r)
 
 static __u64 stat_dropped(const __u64 *st)
 {
-	return st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_NO_TSTATE];
+	return st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_NO_TSTATE] + st[AS_STAT_DROP_OVERFLOW];
 }
 
 /* What the profile says about itself: sampling, probes, and every loss. */
@@ -428,8 +435,14 @@ static int make_comments(struct rec *r, const __u64 *st, char buf[][512], const 
 	c[n] = buf[n];
 	n++;
 	snprintf(buf[n], 512,
-		 "dropped: %llu samples (ring buffer full), %llu frees (ring buffer full), %llu calls (no thread state), %llu samples not in inuse (live map full), %llu (out of memory)",
-		 (unsigned long long)st[AS_STAT_DROP_RINGBUF],
+		 "degraded, not lost (ring buffer full): %llu samples kept in the kernel with frame-pointer stacks (%llu without any stack, under [stack not captured: ring full]), %llu frees kept there, %llu samples with frame-pointer stacks instead of a stack copy",
+		 (unsigned long long)st[AS_STAT_OVERFLOW], (unsigned long long)st[AS_STAT_OVERFLOW_NOSTACK],
+		 (unsigned long long)st[AS_STAT_OVERFLOW_FREE], (unsigned long long)st[AS_STAT_SMALL_RECORD]);
+	c[n] = buf[n];
+	n++;
+	snprintf(buf[n], 512,
+		 "dropped: %llu samples (ring buffer and overflow map full), %llu frees (ring buffer and overflow map full), %llu calls (no thread state), %llu samples not in inuse (live map full), %llu (out of memory)",
+		 (unsigned long long)(st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_OVERFLOW]),
 		 (unsigned long long)st[AS_STAT_DROP_FREE_RINGBUF],
 		 (unsigned long long)st[AS_STAT_DROP_NO_TSTATE],
 		 (unsigned long long)st[AS_STAT_DROP_LIVE_FULL],
@@ -449,11 +462,11 @@ static int write_profile(struct rec *r)
 	struct export_opts eo = { 0 };
 	struct agg_totals t;
 	__u64 st[AS_STAT_MAX];
-	char buf[4][512];
-	const char *comments[4];
+	char buf[5][512];
+	const char *comments[5];
 	int err;
 
-	tracer__consume(r->tr);
+	consume(r);
 	ingest__flush(&r->in, 0);
 	tracer__stats(r->tr, st);
 	pr_info("kernel: %llu samples, %llu frees, %llu nested calls, %llu failed calls, %llu stack errors\n",
@@ -496,6 +509,9 @@ static int write_profile(struct rec *r)
 	so.untracked = st[AS_STAT_DROP_LIVE_FULL];
 	so.entry_only = st[AS_STAT_NORET] - r->in.cancelled;
 	so.threw = r->in.cancelled;
+	so.overflowed = st[AS_STAT_OVERFLOW];
+	so.overflow_nostack = st[AS_STAT_OVERFLOW_NOSTACK];
+	so.small_records = st[AS_STAT_SMALL_RECORD];
 	summary__print(stderr, r->agg, &so);
 	return 0;
 }

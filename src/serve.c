@@ -265,6 +265,7 @@ static void metric_drops(struct metrics *m, const struct daemon *d, const __u64 
 		{ "targets_map_full", AS_STAT_DROP_TARGETS_FULL },
 		{ "ringbuf_full_seen", AS_STAT_DROP_SEEN_RINGBUF },
 		{ "ringbuf_full_cancel", AS_STAT_DROP_CANCEL_RINGBUF },
+		{ "overflow_map_full", AS_STAT_DROP_OVERFLOW },
 	};
 	size_t i;
 
@@ -337,6 +338,13 @@ static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
 			 (double)st[AS_STAT_SAMPLES]);
 	metrics__counter(m, "allocscope_frees_total", "Frees of sampled pointers received.",
 			 (double)st[AS_STAT_FREES]);
+	metrics__family(m, "allocscope_degraded_samples_total", METRICS_COUNTER,
+			"Samples kept, with less detail, while the ring buffer was full: not lost.");
+	metrics__sample(m, (double)(st[AS_STAT_OVERFLOW] - st[AS_STAT_OVERFLOW_NOSTACK]), "how",
+			"kernel_frame_pointer_stack", NULL);
+	metrics__sample(m, (double)st[AS_STAT_OVERFLOW_NOSTACK], "how", "kernel_no_stack", NULL);
+	metrics__sample(m, (double)st[AS_STAT_SMALL_RECORD], "how", "frame_pointer_record", NULL);
+	metrics__sample(m, (double)st[AS_STAT_OVERFLOW_FREE], "how", "kernel_free", NULL);
 	metrics__counter(m, "allocscope_entry_samples_total",
 			 "Samples taken at the entry of calls whose return is not probed: in alloc_*, not in inuse_*.",
 			 (double)st[AS_STAT_NORET]);

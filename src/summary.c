@@ -301,6 +301,10 @@ static void print_totals(FILE *f, const struct agg_totals *t, const struct summa
 	if (o->threw)
 		fprintf(f, "  %llu sampled calls threw std::bad_alloc or another exception: nothing allocated, not counted\n",
 			(unsigned long long)o->threw);
+	if (o->overflowed || o->small_records)
+		fprintf(f, "  degraded, not lost (ring buffer full): %llu samples kept in the kernel with frame-pointer stacks (%llu without any stack), %llu sent with frame-pointer stacks instead of a stack copy\n",
+			(unsigned long long)o->overflowed, (unsigned long long)o->overflow_nostack,
+			(unsigned long long)o->small_records);
 }
 
 void summary__print(FILE *f, struct agg *a, const struct summary_opts *o)

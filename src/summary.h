@@ -31,6 +31,10 @@ struct summary_opts {
 	__u64 untracked;		/* samples not in the live set */
 	__u64 entry_only;		/* samples taken at the entry: no pointer, not in inuse */
 	__u64 threw;			/* sampled calls that threw: not counted */
+	/* degraded, not lost: the ring buffer was full */
+	__u64 overflowed;		/* kept in the kernel, frame-pointer stacks */
+	__u64 overflow_nostack;		/* ... of those, without a stack */
+	__u64 small_records;		/* frame-pointer stacks instead of a stack copy */
 };
 
 void summary__print(FILE *f, struct agg *a, const struct summary_opts *o);

@@ -394,6 +394,96 @@ int tracer__consume(struct tracer *tr)
 	return ring_buffer__consume(tr->rb);
 }
 
+#define DRAIN_BATCH	256
+
+/* pcs of an overflow entry: its kept stack, behind its caller if it has one. */
+static __u32 ovf_pcs(int sfd, const struct as_ovf_key *k, __u64 *pcs)
+{
+	__u64 ips[AS_MAX_STACK] = { 0 };
+	__u32 n = 0, i = k->ret ? 1 : 0;
+
+	if (k->ret)
+		pcs[n++] = k->ret;
+	if (k->stack >= 0 && !bpf_map_lookup_elem(sfd, &k->stack, ips))
+		for (; i < AS_MAX_STACK && ips[i] && n < AS_MAX_STACK; i++)
+			pcs[n++] = ips[i];
+	if (!n)
+		pcs[n++] = AS_PC_RING_FULL;
+	return n;
+}
+
+/* Up to DRAIN_BATCH keys of a hash map, from its start (NULL: first). */
+static int map_keys(int fd, void *keys, size_t key_size)
+{
+	char *k = keys;
+	int n = 0;
+
+	while (n < DRAIN_BATCH &&
+	       !bpf_map_get_next_key(fd, n ? k + (n - 1) * key_size : NULL, k + n * key_size))
+		n++;
+	return n;
+}
+
+static int drain_ovf(struct tracer *tr, const struct tracer_drain_ops *ops, void *ctx)
+{
+	int fd = bpf_map__fd(tr->skel->maps.ovf), sfd = bpf_map__fd(tr->skel->maps.stacks);
+	struct as_ovf_key keys[DRAIN_BATCH];
+	__u64 pcs[AS_MAX_STACK];
+	struct as_ovf_val v;
+	struct tracer_ovf o;
+	int n, i, taken = 0;
+
+	while ((n = map_keys(fd, keys, sizeof(keys[0]))) > 0) {
+		int before = taken;
+
+		for (i = 0; i < n; i++) {
+			if (bpf_map_lookup_and_delete_elem(fd, &keys[i], &v))
+				continue;
+			o = (struct tracer_ovf){ .tgid = keys[i].tgid, .fn = keys[i].fn,
+						 .size = keys[i].size, .rate = keys[i].rate,
+						 .allocs = v.allocs, .frees = v.frees, .pcs = pcs };
+			o.nr_pcs = ovf_pcs(sfd, &keys[i], pcs);
+			ops->overflow(ctx, &o);
+			taken++;
+		}
+		/*
+		 * Stack ids stay: live blocks in the kernel name them until
+		 * their frees come, which must reach the same sites.
+		 */
+		if (n < DRAIN_BATCH || taken == before)
+			break;
+	}
+	return taken;
+}
+
+static int drain_lost_frees(struct tracer *tr, const struct tracer_drain_ops *ops, void *ctx)
+{
+	int fd = bpf_map__fd(tr->skel->maps.lost_frees), n, i, taken = 0;
+	__u64 seqs[DRAIN_BATCH];
+	__u32 tgid;
+
+	while ((n = map_keys(fd, seqs, sizeof(seqs[0]))) > 0) {
+		int before = taken;
+
+		for (i = 0; i < n; i++) {
+			if (bpf_map_lookup_and_delete_elem(fd, &seqs[i], &tgid))
+				continue;
+			ops->lost_free(ctx, seqs[i]);
+			taken++;
+		}
+		if (n < DRAIN_BATCH || taken == before)
+			break;
+	}
+	return taken;
+}
+
+int tracer__drain_overflow(struct tracer *tr, const struct tracer_drain_ops *ops, void *ctx)
+{
+	int a = drain_ovf(tr, ops, ctx), b = drain_lost_frees(tr, ops, ctx);
+
+	return a + b;
+}
+
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
 	return ring_buffer__poll(tr->rb, timeout_ms);

@@ -55,6 +55,28 @@ void tracer__detach_pid(struct tracer *tr, pid_t pid);
 int tracer__fd(const struct tracer *tr);
 /* Hands every waiting record to the callback; returns how many. */
 int tracer__consume(struct tracer *tr);
+
+/*
+ * Sample weight the ring buffer had no room for, kept in the kernel per
+ * (process, stack, size, rate) (struct as_ovf_key): pcs as a sample's,
+ * caller first, or the one frame AS_PC_RING_FULL when no stack was kept.
+ */
+struct tracer_ovf {
+	pid_t tgid;
+	__u16 fn;
+	__u64 size, rate;
+	__u64 allocs, frees;
+	const __u64 *pcs;
+	__u32 nr_pcs;
+};
+
+struct tracer_drain_ops {
+	void (*overflow)(void *ctx, const struct tracer_ovf *o);
+	void (*lost_free)(void *ctx, __u64 seq);	/* a free the ring had no room for */
+};
+
+/* Takes both out of the kernel's maps. Returns how many entries, or -errno. */
+int tracer__drain_overflow(struct tracer *tr, const struct tracer_drain_ops *ops, void *ctx);
 int tracer__poll(struct tracer *tr, int timeout_ms);
 
 /*
