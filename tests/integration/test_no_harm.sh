@@ -126,11 +126,14 @@ test_backtrace_in_malloc() {
 	done
 }
 
-# depths HEAPFILE: the sorted depths of a jemalloc heap profile's stacks,
-# and "uprobes" if a frame lies in the kernel's [uprobes] mapping.
+# depths HEAPFILE: the sorted depths of a jemalloc heap profile's stacks
+# sampled 3 times or more (jemalloc samples at random: a rare stack may be
+# in one run and not the other), and "uprobes" if any frame lies in the
+# kernel's [uprobes] mapping.
 depths() {
 	awk '
-	/^@/ { for (i = 2; i <= NF; i++) pcs[++n] = $i; d[NF - 1]++ }
+	/^@/ { for (i = 2; i <= NF; i++) pcs[++n] = $i; depth = NF - 1 }
+	/^  t\*: / { if (depth && $2 + 0 >= 3) d[depth]++; depth = 0 }
 	/\[uprobes\]/ { split($1, r, "-"); lo = r[1]; hi = r[2] }
 	END {
 		for (k in d) printf "%d ", k
