@@ -7,6 +7,7 @@
 #   make demo       install what is missing, record the demo workload
 #   make check      install what is missing, run every test (as root)
 #   make bench      install what is missing, run the benchmarks
+#   make soak       the daemon under load for 10 minutes (docs/RELIABILITY.md)
 #   make install    install binary, unit, config and man pages (DESTDIR, prefix)
 
 OUTPUT ?= build
@@ -54,7 +55,7 @@ WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/workloads/%,$(WO
 WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
 WORKLOAD_BINS += $(patsubst tests/workloads/%.cc,$(OUTPUT)/tests/workloads/%,$(WORKLOAD_CXX_SRCS))
 
-.PHONY: all clean check demo bench deps install uninstall test-bins FORCE
+.PHONY: all clean check demo bench soak deps install uninstall test-bins FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -130,6 +131,12 @@ demo:
 	$(Q)scripts/install-deps.sh build
 	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/workloads/demo
 	$(Q)scripts/demo.sh $(OUTPUT)
+
+# The daemon under load for SOAK_SECONDS (600); not part of check.
+soak:
+	$(Q)scripts/install-deps.sh test
+	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)OUTPUT=$(OUTPUT) scripts/soak.sh
 
 bench:
 	$(Q)scripts/install-deps.sh bench
