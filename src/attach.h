@@ -62,18 +62,11 @@ static inline bool probe_target__allocates(const struct probe_target *t)
 }
 
 /*
- * Decodes the first instructions of a function (x86-64). Returns how many
- * bytes to skip so that the probe lands on an instruction the kernel
- * emulates (push, jmp, jcc, call, nop) instead of single-stepping it, or
- * 0 when the entry itself is emulated or nothing safe can be skipped.
- * Skipped instructions must not branch, touch the stack pointer, or write
- * an argument register.
+ * Where a function's probe goes: past leading instructions the kernel
+ * would single-step, onto the first one it emulates (x86__placement()),
+ * protecting only what a probe of kind fn reads. Bytes to skip, or 0.
  */
-int attach__placement(const __u8 *code, size_t len);
-/* The same for a function of a given kind: only what its probe reads is protected. */
 int attach__placement_for(const __u8 *code, size_t len, enum as_fn fn);
-/* True if the kernel emulates the instruction at code (no single-step). */
-bool attach__emulated(const __u8 *code, size_t len);
 
 /*
  * Probe plan for one ELF object: its allocator functions if it defines

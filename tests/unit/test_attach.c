@@ -10,6 +10,7 @@
 
 #include "allocscope.h"
 #include "attach.h"
+#include "x86.h"
 #include "procfs.h"
 #include "test.h"
 
@@ -20,7 +21,7 @@
 #define TCMALLOC "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 #define MIMALLOC "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"
 
-#define PLACE(...) ({ const __u8 c[] = { __VA_ARGS__ }; attach__placement(c, sizeof(c)); })
+#define PLACE(...) ({ const __u8 c[] = { __VA_ARGS__ }; attach__placement_for(c, sizeof(c), AS_FN_REALLOCARRAY); })
 
 static void placement_entry_emulated(void)
 {
@@ -127,7 +128,7 @@ static bool emulated(const struct probe_target *t, const char *path, const char 
 	bool ok;
 
 	ok = p && pread(fd, code, sizeof(code), p->offset) == sizeof(code) &&
-	     attach__emulated(code, sizeof(code));
+	     x86__emulated(code, sizeof(code));
 	close(fd);
 	return ok;
 }
