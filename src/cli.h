@@ -35,5 +35,6 @@ __u64 cli__wall_ns(void);	/* CLOCK_REALTIME */
 int cmd_record(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif /* AS_CLI_H */

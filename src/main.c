@@ -13,6 +13,7 @@ static const char usage[] =
 	"\n"
 	"  record     profile a process or a command, write a pprof heap profile\n"
 	"  daemon     profile every process continuously, export and serve profiles\n"
+	"  diff       compare two profiles per site; a CI gate on allocation growth\n"
 	"  features   what this kernel supports, and which probes would be used\n"
 	"\n"
 	"  allocscope COMMAND --help    options of a command\n"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
 		return cmd_record(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "daemon"))
 		return cmd_daemon(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "diff"))
+		return cmd_diff(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "features") || !strcmp(argv[1], "--version") ||
 	    !strcmp(argv[1], "-V"))
 		return cmd_features(argc - 1, argv + 1);
