@@ -719,11 +719,13 @@ static void test_wakeups(void)
 
 static void test_concurrent(void)
 {
+	/* All from 127.0.0.1: more than one client's default share. */
+	struct http_opts o = { .max_per_client = 32 };
 	struct resp r;
 	char want[16];
 	int i, j;
 
-	ASSERT_EQ(start("127.0.0.1:0", NULL), 0);
+	ASSERT_EQ(start("127.0.0.1:0", &o), 0);
 	/* Odd clients are held, even ones answered at once, all in flight together. */
 	for (i = 0; i < 20; i++) {
 		ASSERT_EQ(client_connect_to(i, AF_INET, "127.0.0.1"), 0);
@@ -781,7 +783,7 @@ static void test_connection_limit(void)
 
 static void test_timeout(void)
 {
-	struct http_opts o = { .timeout_s = 1 };
+	struct http_opts o = { .idle_timeout_s = 1 };
 	long t0;
 
 	ASSERT_EQ(start("127.0.0.1:0", &o), 0);
