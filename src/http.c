@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -419,13 +420,26 @@ static void conn_cut(struct http *h, struct http_conn *c)
 	(void)shutdown(c->fd, SHUT_RDWR);
 }
 
-/* The oldest waiting connection (of id, if not NULL), or NULL. */
+/*
+ * Bytes MHD has not read yet: what the client sent may complete its request. Without this, a
+ * scraper's connection, its request already in the socket, could be cut by the next ones a
+ * flood of idle connections brings in the same batch, before MHD ever reads it.
+ */
+static bool unread(int fd)
+{
+	int n = 0;
+
+	return !ioctl(fd, FIONREAD, &n) && n > 0;
+}
+
+/* The oldest waiting connection (of id, if not NULL) with nothing unread, or NULL. */
 static struct http_conn *oldest_waiting(struct http *h, const struct client_id *id)
 {
 	struct http_conn *c;
 
 	for (c = h->conns; c; c = c->next)
-		if (c->waiting && !c->cut && (!id || !memcmp(&c->id, id, sizeof(*id))))
+		if (c->waiting && !c->cut && (!id || !memcmp(&c->id, id, sizeof(*id))) &&
+		    !unread(c->fd))
 			return c;
 	return NULL;
 }
