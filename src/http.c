@@ -93,6 +93,7 @@ struct http_conn {
 	bool waiting;			/* for a request's headers: may be cut */
 	bool cut;			/* shut down by us, MHD closes it */
 	__u64 since_ns;			/* waiting since */
+	__u64 run;			/* h->runs when accepted */
 	struct http_conn *prev, *next;	/* h->conns: waiting ones by since_ns */
 };
 
@@ -123,6 +124,7 @@ struct http {
 	unsigned int max_conn, max_per_client;
 	__u64 header_timeout_ns;
 	__u64 accept_retry_ns;		/* after EMFILE: accept again then; 0 = no wait */
+	__u64 runs;			/* http__run() calls */
 	struct http_conn *adding;	/* in MHD_add_connection() */
 	bool adding_started;
 	struct http_stats st;
@@ -432,16 +434,27 @@ static bool unread(int fd)
 	return !ioctl(fd, FIONREAD, &n) && n > 0;
 }
 
-/* The oldest waiting connection (of id, if not NULL) with nothing unread, or NULL. */
-static struct http_conn *oldest_waiting(struct http *h, const struct client_id *id)
+/*
+ * The oldest waiting connection (of id, if not NULL) with nothing unread, or NULL. Unless
+ * fresh, not one accepted since MHD last ran: its client may not have sent its request yet.
+ */
+static struct http_conn *oldest_waiting(struct http *h, const struct client_id *id, bool fresh)
 {
 	struct http_conn *c;
 
 	for (c = h->conns; c; c = c->next)
 		if (c->waiting && !c->cut && (!id || !memcmp(&c->id, id, sizeof(*id))) &&
-		    !unread(c->fd))
+		    (fresh || c->run != h->runs) && !unread(c->fd))
 			return c;
 	return NULL;
+}
+
+/* The connection to cut for a new one (that sent something already, if busy), or NULL. */
+static struct http_conn *victim(struct http *h, const struct client_id *id, bool busy)
+{
+	struct http_conn *c = oldest_waiting(h, id, false);
+
+	return c || !busy ? c : oldest_waiting(h, id, true);
 }
 
 static unsigned int client_conns(struct http *h, const struct client_id *id)
@@ -455,26 +468,27 @@ static unsigned int client_conns(struct http *h, const struct client_id *id)
 }
 
 /*
- * Room for a connection from id: its client's oldest waiting one is cut if the client is at
- * its limit (false if all its connections are busy), then the oldest waiting one of all if
- * the server is.
+ * Room for a connection from id, fd: its client's oldest waiting one is cut if the client is
+ * at its limit (false if none can be), then the oldest waiting one of all if the server is.
+ * A newcomer that sent nothing yet does not displace one just accepted.
  */
-static bool make_room(struct http *h, const struct client_id *id)
+static bool make_room(struct http *h, const struct client_id *id, int fd)
 {
-	struct http_conn *victim;
+	bool busy = unread(fd);
+	struct http_conn *c;
 
 	if (client_conns(h, id) >= h->max_per_client) {
-		victim = oldest_waiting(h, id);
-		if (!victim)
+		c = victim(h, id, busy);
+		if (!c)
 			return false;
-		conn_cut(h, victim);
+		conn_cut(h, c);
 		h->st.cut_client++;
 	}
 	if (h->nr_live >= h->max_conn) {
-		victim = oldest_waiting(h, NULL);
-		if (!victim)
+		c = victim(h, NULL, busy);
+		if (!c)
 			return false;
-		conn_cut(h, victim);
+		conn_cut(h, c);
 		h->st.cut_full++;
 	}
 	return true;
@@ -493,7 +507,7 @@ static void add_conn(struct listener *l, int fd, const struct sockaddr_storage *
 	}
 	c->fd = fd;
 	client_id(fd, ss, &c->id);
-	if (!make_room(h, &c->id)) {
+	if (!make_room(h, &c->id, fd)) {
 		close(fd);
 		free(c);
 		h->st.refused++;
@@ -501,6 +515,7 @@ static void add_conn(struct listener *l, int fd, const struct sockaddr_storage *
 	}
 	c->waiting = true;
 	c->since_ns = now_ns();
+	c->run = h->runs;
 	conn_link_tail(h, c);
 	h->nr_live++;
 	h->adding = c;
@@ -538,7 +553,7 @@ static void accept_some(struct listener *l)
 	int fd, i;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
-		if (h->nr_live >= h->max_conn && !oldest_waiting(h, NULL)) {
+		if (h->nr_live >= h->max_conn && !oldest_waiting(h, NULL, true)) {
 			listen_watch(l, false);
 			return;
 		}
@@ -566,7 +581,7 @@ static void listen_resume(struct http *h)
 	if (h->accept_retry_ns && now_ns() < h->accept_retry_ns)
 		return;
 	h->accept_retry_ns = 0;
-	if (h->nr_live >= h->max_conn && !oldest_waiting(h, NULL))
+	if (h->nr_live >= h->max_conn && !oldest_waiting(h, NULL, true))
 		return;
 	for (i = 0; i < h->nr_ls; i++)
 		listen_watch(&h->ls[i], true);
@@ -1297,6 +1312,7 @@ int http__run(struct http *h)
 	for (i = 0; i < h->nr_ls; i++)
 		if (MHD_run(h->ls[i].mhd) != MHD_YES)
 			err = -EIO;
+	h->runs++;		/* what was accepted so far has been read, if it sent anything */
 	return err;
 }
 
