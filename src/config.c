@@ -23,13 +23,17 @@
 
 struct key;
 
-/* A value type: parse text into cfg, check a value already there, print it, free it. */
+/*
+ * A value type: parse text into cfg, check a value already there, print it, free it. String
+ * types share those and differ in what value() accepts.
+ */
 struct type {
 	int (*parse)(const struct key *k, struct config *cfg, const char *s, char *err,
 		     size_t len);
 	int (*check)(const struct key *k, const struct config *cfg, char *err, size_t len);
 	void (*print)(const struct key *k, const struct config *cfg, FILE *f);
 	void (*free)(const struct key *k, struct config *cfg);
+	int (*value)(const struct key *k, const char *s, char *err, size_t len);
 };
 
 struct key {
@@ -95,17 +99,6 @@ static int check_path_value(const struct key *k, const char *s, char *err, size_
 	return 0;
 }
 
-static int parse_path(const struct key *k, struct config *cfg, const char *s, char *err,
-		      size_t len)
-{
-	return check_path_value(k, s, err, len) ?: set_string(k, cfg, s);
-}
-
-static int check_path(const struct key *k, const struct config *cfg, char *err, size_t len)
-{
-	return check_path_value(k, *FIELD(cfg, k, char *), err, len);
-}
-
 static int check_listen_value(const struct key *k, const char *s, char *err, size_t len)
 {
 	if (!s || (strcmp(s, CONFIG_LISTEN_NONE) && http__check_listen(s)))
@@ -120,17 +113,6 @@ static int check_opt_path_value(const struct key *k, const char *s, char *err, s
 	return s && !*s ? 0 : check_path_value(k, s, err, len);
 }
 
-static int parse_opt_path(const struct key *k, struct config *cfg, const char *s, char *err,
-			  size_t len)
-{
-	return check_opt_path_value(k, s, err, len) ?: set_string(k, cfg, s);
-}
-
-static int check_opt_path(const struct key *k, const struct config *cfg, char *err, size_t len)
-{
-	return check_opt_path_value(k, *FIELD(cfg, k, char *), err, len);
-}
-
 /* "" or a user or group name as useradd(8) takes it: what getgrnam() can look up. */
 static int check_name_value(const struct key *k, const char *s, char *err, size_t len)
 {
@@ -142,26 +124,15 @@ static int check_name_value(const struct key *k, const char *s, char *err, size_
 	return 0;
 }
 
-static int parse_name(const struct key *k, struct config *cfg, const char *s, char *err,
-		      size_t len)
-{
-	return check_name_value(k, s, err, len) ?: set_string(k, cfg, s);
-}
-
-static int check_name(const struct key *k, const struct config *cfg, char *err, size_t len)
-{
-	return check_name_value(k, *FIELD(cfg, k, char *), err, len);
-}
-
-static int parse_listen(const struct key *k, struct config *cfg, const char *s, char *err,
+static int parse_string(const struct key *k, struct config *cfg, const char *s, char *err,
 			size_t len)
 {
-	return check_listen_value(k, s, err, len) ?: set_string(k, cfg, s);
+	return k->type->value(k, s, err, len) ?: set_string(k, cfg, s);
 }
 
-static int check_listen(const struct key *k, const struct config *cfg, char *err, size_t len)
+static int check_string(const struct key *k, const struct config *cfg, char *err, size_t len)
 {
-	return check_listen_value(k, *FIELD(cfg, k, char *), err, len);
+	return k->type->value(k, *FIELD(cfg, k, char *), err, len);
 }
 
 static void print_string_key(const struct key *k, const struct config *cfg, FILE *f)
@@ -175,11 +146,11 @@ static void free_string(const struct key *k, struct config *cfg)
 	*FIELD(cfg, k, char *) = NULL;
 }
 
-static const struct type t_path = { parse_path, check_path, print_string_key, free_string };
-static const struct type t_opt_path = { parse_opt_path, check_opt_path, print_string_key,
-					free_string };
-static const struct type t_listen = { parse_listen, check_listen, print_string_key, free_string };
-static const struct type t_name = { parse_name, check_name, print_string_key, free_string };
+#define STRING_TYPE(value) { parse_string, check_string, print_string_key, free_string, value }
+static const struct type t_path = STRING_TYPE(check_path_value);
+static const struct type t_opt_path = STRING_TYPE(check_opt_path_value);
+static const struct type t_listen = STRING_TYPE(check_listen_value);
+static const struct type t_name = STRING_TYPE(check_name_value);
 
 /* --- numbers: plain, seconds, bytes --- */
 
@@ -318,10 +289,10 @@ static void print_mode(const struct key *k, const struct config *cfg, FILE *f)
 	fprintf(f, "%04o", *FIELD(cfg, k, unsigned int));
 }
 
-static const struct type t_uint = { parse_uint, check_uint, print_uint, NULL };
-static const struct type t_mode = { parse_mode, check_mode, print_mode, NULL };
-static const struct type t_seconds = { parse_seconds, check_seconds, print_uint, NULL };
-static const struct type t_bytes = { parse_bytes, check_bytes, print_bytes, NULL };
+static const struct type t_uint = { parse_uint, check_uint, print_uint, NULL, NULL };
+static const struct type t_mode = { parse_mode, check_mode, print_mode, NULL, NULL };
+static const struct type t_seconds = { parse_seconds, check_seconds, print_uint, NULL, NULL };
+static const struct type t_bytes = { parse_bytes, check_bytes, print_bytes, NULL, NULL };
 
 /* --- booleans --- */
 
@@ -352,7 +323,7 @@ static void print_bool(const struct key *k, const struct config *cfg, FILE *f)
 	fputs(*FIELD(cfg, k, bool) ? "yes" : "no", f);
 }
 
-static const struct type t_bool = { parse_bool, check_bool, print_bool, NULL };
+static const struct type t_bool = { parse_bool, check_bool, print_bool, NULL, NULL };
 
 /* --- lists: labels and targets --- */
 
@@ -445,7 +416,7 @@ static void print_labels(const struct key *k, const struct config *cfg, FILE *f)
 	}
 }
 
-static const struct type t_labels = { parse_labels, check_labels, print_labels, NULL };
+static const struct type t_labels = { parse_labels, check_labels, print_labels, NULL, NULL };
 
 static const char *const target_kinds[] = { "pid", "cgroup", "exe", "comm" };
 
@@ -622,7 +593,8 @@ static void free_targets(const struct key *k, struct config *cfg)
 	cfg->nr_targets = 0;
 }
 
-static const struct type t_targets = { parse_targets, check_targets, print_targets, free_targets };
+static const struct type t_targets = { parse_targets, check_targets, print_targets, free_targets,
+				       NULL };
 
 /* --- the keys --- */
 
