@@ -568,7 +568,6 @@ static void apply_config(struct daemon *d, struct config *cfg)
 static void reload(struct daemon *d)
 {
 	struct config cfg;
-	char *old_listen;
 
 	notify__reloading();
 	if (load_config(d, &cfg)) {
@@ -576,12 +575,10 @@ static void reload(struct daemon *d)
 		notify__send("READY=1\nSTATUS=reload failed, running configuration kept");
 		return;
 	}
-	old_listen = strdup(d->cfg.listen);
 	apply_config(d, &cfg);
 	/* serve__setup() logs why it failed; the running endpoint stays then */
-	if (old_listen && strcmp(old_listen, d->cfg.listen))
+	if (serve__stale(d))
 		(void)serve__setup(d);
-	free(old_listen);
 	d->st.reloads++;
 	scan_all(d);	/* targets may have changed */
 	notify__send("READY=1\nSTATUS=reloaded");

@@ -56,6 +56,7 @@ static struct route routes[2];
 struct endpoint {
 	struct auth *auth;
 	char *cert, *key;		/* PEM */
+	char *listen;			/* the configuration's listen it was made for */
 };
 
 static struct endpoint cur;
@@ -463,6 +464,7 @@ static void endpoint_free(struct endpoint *ep)
 		explicit_bzero(ep->key, strlen(ep->key));
 	free(ep->key);
 	free(ep->cert);
+	free(ep->listen);
 	memset(ep, 0, sizeof(*ep));
 }
 
@@ -562,7 +564,9 @@ int serve__setup(struct daemon *d)
 	struct http *h = NULL;
 	int err;
 
-	err = endpoint_load(&d->cfg, &ep) ?: endpoint_opts(&d->cfg, &ep, &o);
+	ep.listen = strdup(d->cfg.listen);
+	err = ep.listen ? 0 : -ENOMEM;
+	err = err ?: endpoint_load(&d->cfg, &ep) ?: endpoint_opts(&d->cfg, &ep, &o);
 	if (err)
 		goto out_free;
 	raise_nofile(&d->cfg);
@@ -590,6 +594,11 @@ out_free:
 	http__free(h);
 	endpoint_free(&ep);
 	return err;
+}
+
+bool serve__stale(const struct daemon *d)
+{
+	return !cur.listen || strcmp(cur.listen, d->cfg.listen);
 }
 
 void serve__free(struct daemon *d)
