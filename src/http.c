@@ -550,7 +550,7 @@ static void accept_some(struct listener *l)
 	struct http *h = l->h;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd, i;
+	int fd, i, err;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		if (h->nr_live >= h->max_conn && !oldest_waiting(h, NULL, true)) {
@@ -563,12 +563,13 @@ static void accept_some(struct listener *l)
 			add_conn(l, fd, &ss, len);
 			continue;
 		}
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+		err = errno;
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
 			h->st.accept_errors++;
 			h->accept_retry_ns = now_ns() + ACCEPT_RETRY_NS;
 			listen_watch(l, false);
 		}
-		if (errno != ECONNABORTED && errno != EINTR && errno != EPROTO)
+		if (err != ECONNABORTED && err != EINTR && err != EPROTO)
 			return;
 	}
 }
@@ -587,8 +588,8 @@ static void listen_resume(struct http *h)
 		listen_watch(&h->ls[i], true);
 }
 
-/* Waiting connections past their deadline are cut; returns ms to the next deadline, or -1. */
-static int cut_late(struct http *h)
+/* Waiting connections past their deadline are cut (if cut); ms to the next deadline, or -1. */
+static int header_deadlines(struct http *h, bool cut)
 {
 	__u64 now = now_ns();
 	struct http_conn *c, *next;
@@ -599,6 +600,8 @@ static int cut_late(struct http *h)
 			continue;
 		if (c->since_ns + h->header_timeout_ns > now)
 			return (c->since_ns + h->header_timeout_ns - now + 999999) / 1000000;
+		if (!cut)
+			return 0;
 		conn_cut(h, c);
 		h->st.cut_timeout++;
 	}
@@ -1261,7 +1264,7 @@ int http__timeout_ms(struct http *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 	__u64 now;
-	int i, t = cut_late(h);
+	int i, t = header_deadlines(h, false);
 
 	for (i = 0; i < h->nr_ls; i++)
 		if (MHD_get_timeout(h->ls[i].mhd, &ms) == MHD_YES)
@@ -1308,7 +1311,7 @@ int http__run(struct http *h)
 		for (i = 0; i < n; i++)
 			on_event(ev[i].data.ptr);
 	} while (n == 16);
-	cut_late(h);
+	header_deadlines(h, true);
 	for (i = 0; i < h->nr_ls; i++)
 		if (MHD_run(h->ls[i].mhd) != MHD_YES)
 			err = -EIO;
