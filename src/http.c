@@ -92,6 +92,7 @@ struct http_conn {
 	struct client_id id;
 	bool waiting;			/* for a request's headers: may be cut */
 	bool cut;			/* shut down by us, MHD closes it */
+	bool over;			/* let in over a limit, until trim() */
 	__u64 since_ns;			/* waiting since */
 	__u64 run;			/* h->runs when accepted */
 	struct http_conn *prev, *next;	/* h->conns: waiting ones by since_ns */
@@ -125,6 +126,7 @@ struct http {
 	__u64 header_timeout_ns;
 	__u64 accept_retry_ns;		/* after EMFILE: accept again then; 0 = no wait */
 	__u64 runs;			/* http__run() calls */
+	unsigned int nr_over;		/* conns let in over a limit since the last trim() */
 	struct http_conn *adding;	/* in MHD_add_connection() */
 	bool adding_started;
 	struct http_stats st;
@@ -467,31 +469,71 @@ static unsigned int client_conns(struct http *h, const struct client_id *id)
 	return n;
 }
 
-/*
- * Room for a connection from id, fd: its client's oldest waiting one is cut if the client is
- * at its limit (false if none can be), then the oldest waiting one of all if the server is.
- * A newcomer that sent nothing yet does not displace one just accepted.
- */
-static bool make_room(struct http *h, const struct client_id *id, int fd)
+/* Some waiting connection (of id, if not NULL), unread or just accepted ones included. */
+static bool any_waiting(struct http *h, const struct client_id *id)
 {
-	bool busy = unread(fd);
 	struct http_conn *c;
 
-	if (client_conns(h, id) >= h->max_per_client) {
-		c = victim(h, id, busy);
-		if (!c)
-			return false;
+	for (c = h->conns; c; c = c->next)
+		if (c->waiting && !c->cut && (!id || !memcmp(&c->id, id, sizeof(*id))))
+			return true;
+	return false;
+}
+
+/*
+ * Makes room under one limit (id NULL: the server's) for a newcomer: cuts a victim, or lets
+ * it in over the limit (*over) when every waiting connection may still be on its way to a
+ * request (a newcomer that sent nothing yet does not displace those; trim() decides once MHD
+ * has read them). False when every connection is busy.
+ */
+static bool room_under(struct http *h, const struct client_id *id, bool busy, bool *over)
+{
+	struct http_conn *c = victim(h, id, busy);
+
+	if (c) {
 		conn_cut(h, c);
-		h->st.cut_client++;
+		if (id)
+			h->st.cut_client++;
+		else
+			h->st.cut_full++;
+		return true;
 	}
-	if (h->nr_live >= h->max_conn) {
-		c = victim(h, NULL, busy);
-		if (!c)
-			return false;
-		conn_cut(h, c);
+	*over |= any_waiting(h, id);
+	return *over;
+}
+
+/* Room for a connection from id, fd: under its client's limit, then the server's. */
+static bool make_room(struct http *h, const struct client_id *id, int fd, bool *over)
+{
+	bool busy = unread(fd);
+
+	if (client_conns(h, id) >= h->max_per_client && !room_under(h, id, busy, over))
+		return false;
+	return h->nr_live < h->max_conn || room_under(h, NULL, busy, over);
+}
+
+/* Connections let in over a limit: under it again, now that MHD has read what was sent. */
+static void trim(struct http *h)
+{
+	struct http_conn *c, *v;
+
+	if (!h->nr_over)
+		return;
+	h->nr_over = 0;
+	for (c = h->conns; c; c = c->next) {
+		if (!c->over)
+			continue;
+		c->over = false;
+		while (client_conns(h, &c->id) > h->max_per_client &&
+		       (v = oldest_waiting(h, &c->id, false))) {
+			conn_cut(h, v);
+			h->st.cut_client++;
+		}
+	}
+	while (h->nr_live > h->max_conn && (v = oldest_waiting(h, NULL, false))) {
+		conn_cut(h, v);
 		h->st.cut_full++;
 	}
-	return true;
 }
 
 static void add_conn(struct listener *l, int fd, const struct sockaddr_storage *ss,
@@ -499,6 +541,7 @@ static void add_conn(struct listener *l, int fd, const struct sockaddr_storage *
 {
 	struct http *h = l->h;
 	struct http_conn *c = calloc(1, sizeof(*c));
+	bool over = false;
 
 	if (!c) {
 		close(fd);
@@ -507,7 +550,7 @@ static void add_conn(struct listener *l, int fd, const struct sockaddr_storage *
 	}
 	c->fd = fd;
 	client_id(fd, ss, &c->id);
-	if (!make_room(h, &c->id, fd)) {
+	if (!make_room(h, &c->id, fd, &over)) {
 		close(fd);
 		free(c);
 		h->st.refused++;
@@ -516,6 +559,8 @@ static void add_conn(struct listener *l, int fd, const struct sockaddr_storage *
 	c->waiting = true;
 	c->since_ns = now_ns();
 	c->run = h->runs;
+	c->over = over;
+	h->nr_over += over;
 	conn_link_tail(h, c);
 	h->nr_live++;
 	h->adding = c;
@@ -1316,6 +1361,7 @@ int http__run(struct http *h)
 		if (MHD_run(h->ls[i].mhd) != MHD_YES)
 			err = -EIO;
 	h->runs++;		/* what was accepted so far has been read, if it sent anything */
+	trim(h);
 	return err;
 }
 

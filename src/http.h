@@ -39,8 +39,10 @@ struct auth;
 /*
  * Limits (0 = the default): a connection is "waiting" from its accept, and again from the end
  * of each answer, until its next request's headers are complete. When a client or the server
- * is at its limit, a new connection cuts the oldest waiting one; if all are busy, a client's
- * new connection is refused, and the server stops accepting (they wait in the backlog).
+ * is at its limit, a new connection cuts the oldest waiting one (not one whose request may be
+ * on its way: then it is let in over the limit, restored once those were read); if all are
+ * busy, a client's new connection is refused, and the server stops accepting (they wait in
+ * the backlog).
  */
 struct http_opts {
 	unsigned int max_connections;	/* open at once, held requests included; 0 = 256 */

@@ -835,6 +835,33 @@ static void test_per_client_cut(void)
 	ASSERT_EQ(st.cut_full, 0);
 }
 
+/*
+ * Connections whose requests may be on their way (bytes unread) are not cut for a newcomer:
+ * it is let in over the limit, and the limit restored, oldest first, once MHD read them.
+ */
+static void test_per_client_over(void)
+{
+	struct http_opts o = { .max_per_client = 2 };
+	struct http_stats st;
+	int i, open = 0;
+
+	ASSERT_EQ(start("127.0.0.1:0", &o), 0);
+	/* all three in the kernel's backlog before the server's first turn */
+	ASSERT_EQ(client_connect_from(0, NULL, NULL), 0);
+	ASSERT_EQ(client_send(0, "GET /echo HTTP/1.1\r\n"), 0);
+	ASSERT_EQ(client_connect_from(1, NULL, NULL), 0);
+	ASSERT_EQ(client_send(1, "GET /echo HTTP/1.1\r\n"), 0);
+	ASSERT_EQ(client_connect_from(2, NULL, NULL), 0);
+	pump_for(3, 300);
+	http__stats(f.h, &st);
+	ASSERT_EQ(st.refused, 0);
+	ASSERT_EQ(st.cut_client, 1);
+	for (i = 0; i < 3; i++)
+		open += !f.c[i].eof;
+	ASSERT_EQ(open, 2);
+	ASSERT(f.c[0].eof, "not the oldest was cut");
+}
+
 /* A client whose connections are all busy: its newcomer is refused, others are served. */
 static void test_per_client_busy(void)
 {
@@ -1125,6 +1152,7 @@ int main(void)
 	RUN_CASE(test_connection_limit);
 	RUN_CASE(test_timeout);
 	RUN_CASE(test_per_client_cut);
+	RUN_CASE(test_per_client_over);
 	RUN_CASE(test_per_client_busy);
 	RUN_CASE(test_header_deadline);
 	RUN_CASE(test_auth);
