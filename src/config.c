@@ -23,13 +23,17 @@
 
 struct key;
 
-/* A value type: parse text into cfg, check a value already there, print it, free it. */
+/*
+ * A value type: parse text into cfg, check a value already there, print it, free it. String
+ * types share those and differ in what value() accepts.
+ */
 struct type {
 	int (*parse)(const struct key *k, struct config *cfg, const char *s, char *err,
 		     size_t len);
 	int (*check)(const struct key *k, const struct config *cfg, char *err, size_t len);
 	void (*print)(const struct key *k, const struct config *cfg, FILE *f);
 	void (*free)(const struct key *k, struct config *cfg);
+	int (*value)(const struct key *k, const char *s, char *err, size_t len);
 };
 
 struct key {
@@ -95,34 +99,40 @@ static int check_path_value(const struct key *k, const char *s, char *err, size_
 	return 0;
 }
 
-static int parse_path(const struct key *k, struct config *cfg, const char *s, char *err,
-		      size_t len)
-{
-	return check_path_value(k, s, err, len) ?: set_string(k, cfg, s);
-}
-
-static int check_path(const struct key *k, const struct config *cfg, char *err, size_t len)
-{
-	return check_path_value(k, *FIELD(cfg, k, char *), err, len);
-}
-
 static int check_listen_value(const struct key *k, const char *s, char *err, size_t len)
 {
-	if (!s || http__check_listen(s))
-		return fail(err, len, "%s: '%s' is not ADDR:PORT, [ADDR6]:PORT or :PORT", k->name,
-			    s ? s : "");
+	if (!s || (strcmp(s, CONFIG_LISTEN_NONE) && http__check_listen(s)))
+		return fail(err, len, "%s: '%s' is not ADDR:PORT, [ADDR6]:PORT, :PORT or none",
+			    k->name, s ? s : "");
 	return 0;
 }
 
-static int parse_listen(const struct key *k, struct config *cfg, const char *s, char *err,
-			size_t len)
+/* "" (none) or an absolute path. */
+static int check_opt_path_value(const struct key *k, const char *s, char *err, size_t len)
 {
-	return check_listen_value(k, s, err, len) ?: set_string(k, cfg, s);
+	return s && !*s ? 0 : check_path_value(k, s, err, len);
 }
 
-static int check_listen(const struct key *k, const struct config *cfg, char *err, size_t len)
+/* "" or a user or group name as useradd(8) takes it: what getgrnam() can look up. */
+static int check_name_value(const struct key *k, const char *s, char *err, size_t len)
 {
-	return check_listen_value(k, *FIELD(cfg, k, char *), err, len);
+	size_t n = s ? strlen(s) : 0;
+
+	if (!s || n > 32 || (n && (s[0] == '-' ||
+		  s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")])))
+		return fail(err, len, "%s: '%s' is not a group name", k->name, s ? s : "");
+	return 0;
+}
+
+static int parse_string(const struct key *k, struct config *cfg, const char *s, char *err,
+			size_t len)
+{
+	return k->type->value(k, s, err, len) ?: set_string(k, cfg, s);
+}
+
+static int check_string(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	return k->type->value(k, *FIELD(cfg, k, char *), err, len);
 }
 
 static void print_string_key(const struct key *k, const struct config *cfg, FILE *f)
@@ -136,8 +146,11 @@ static void free_string(const struct key *k, struct config *cfg)
 	*FIELD(cfg, k, char *) = NULL;
 }
 
-static const struct type t_path = { parse_path, check_path, print_string_key, free_string };
-static const struct type t_listen = { parse_listen, check_listen, print_string_key, free_string };
+#define STRING_TYPE(value) { parse_string, check_string, print_string_key, free_string, value }
+static const struct type t_path = STRING_TYPE(check_path_value);
+static const struct type t_opt_path = STRING_TYPE(check_opt_path_value);
+static const struct type t_listen = STRING_TYPE(check_listen_value);
+static const struct type t_name = STRING_TYPE(check_name_value);
 
 /* --- numbers: plain, seconds, bytes --- */
 
@@ -245,9 +258,41 @@ static void print_bytes(const struct key *k, const struct config *cfg, FILE *f)
 		fprintf(f, "%llu", v);
 }
 
-static const struct type t_uint = { parse_uint, check_uint, print_uint, NULL };
-static const struct type t_seconds = { parse_seconds, check_seconds, print_uint, NULL };
-static const struct type t_bytes = { parse_bytes, check_bytes, print_bytes, NULL };
+/* A file mode, in octal as chmod(1) takes it. */
+static int parse_mode(const struct key *k, struct config *cfg, const char *s, char *err,
+		      size_t len)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (*s < '0' || *s > '7' || *end || errno || v < k->min || v > k->max)
+		return fail(err, len, "%s: '%s' is not an octal mode from %04llo to %04llo",
+			    k->name, s, (unsigned long long)k->min, (unsigned long long)k->max);
+	*FIELD(cfg, k, unsigned int) = v;
+	return 0;
+}
+
+static int check_mode(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	unsigned int v = *FIELD(cfg, k, unsigned int);
+
+	if (v < k->min || v > k->max)
+		return fail(err, len, "%s: %04o is not a mode from %04llo to %04llo", k->name, v,
+			    (unsigned long long)k->min, (unsigned long long)k->max);
+	return 0;
+}
+
+static void print_mode(const struct key *k, const struct config *cfg, FILE *f)
+{
+	fprintf(f, "%04o", *FIELD(cfg, k, unsigned int));
+}
+
+static const struct type t_uint = { parse_uint, check_uint, print_uint, NULL, NULL };
+static const struct type t_mode = { parse_mode, check_mode, print_mode, NULL, NULL };
+static const struct type t_seconds = { parse_seconds, check_seconds, print_uint, NULL, NULL };
+static const struct type t_bytes = { parse_bytes, check_bytes, print_bytes, NULL, NULL };
 
 /* --- booleans --- */
 
@@ -278,7 +323,7 @@ static void print_bool(const struct key *k, const struct config *cfg, FILE *f)
 	fputs(*FIELD(cfg, k, bool) ? "yes" : "no", f);
 }
 
-static const struct type t_bool = { parse_bool, check_bool, print_bool, NULL };
+static const struct type t_bool = { parse_bool, check_bool, print_bool, NULL, NULL };
 
 /* --- lists: labels and targets --- */
 
@@ -371,7 +416,7 @@ static void print_labels(const struct key *k, const struct config *cfg, FILE *f)
 	}
 }
 
-static const struct type t_labels = { parse_labels, check_labels, print_labels, NULL };
+static const struct type t_labels = { parse_labels, check_labels, print_labels, NULL, NULL };
 
 static const char *const target_kinds[] = { "pid", "cgroup", "exe", "comm" };
 
@@ -548,7 +593,8 @@ static void free_targets(const struct key *k, struct config *cfg)
 	cfg->nr_targets = 0;
 }
 
-static const struct type t_targets = { parse_targets, check_targets, print_targets, free_targets };
+static const struct type t_targets = { parse_targets, check_targets, print_targets, free_targets,
+				       NULL };
 
 /* --- the keys --- */
 
@@ -557,9 +603,38 @@ static const struct type t_targets = { parse_targets, check_targets, print_targe
 static const struct key keys[] = {
 	{ "listen", &t_listen, OFF(listen), "127.0.0.1:6060", 0, 0,
 	  "Address of the HTTP endpoint (/debug/pprof/allocs, /debug/pprof/heap, /metrics): "
-	  "ADDR:PORT, [ADDR6]:PORT, or :PORT for every address. It serves profiles of every "
-	  "target process to whoever can connect: keep it on the loopback unless a firewall "
-	  "guards it." },
+	  "ADDR:PORT, [ADDR6]:PORT, :PORT for every address, or none (listen_unix only). It "
+	  "serves profiles of every target process to whoever can connect, unless "
+	  "http_auth_file is set: keep it on the loopback unless a firewall guards it." },
+	{ "listen_unix", &t_opt_path, OFF(listen_unix), "", 0, 0,
+	  "Also serve on a Unix socket at this absolute path (e.g. /run/allocscope/http.sock); "
+	  "empty: no. Who may connect is decided by listen_unix_mode and listen_unix_group; no "
+	  "credentials asked." },
+	{ "listen_unix_mode", &t_mode, OFF(listen_unix_mode), "0660", 0, 0777,
+	  "Mode of the Unix socket, octal; connecting needs write permission." },
+	{ "listen_unix_group", &t_name, OFF(listen_unix_group), "", 0, 0,
+	  "Group of the Unix socket; empty: the daemon's (root)." },
+	{ "http_auth_file", &t_opt_path, OFF(http_auth_file), "", 0, 0,
+	  "File of credentials that TCP requests must present, one per line: 'bearer TOKEN' or "
+	  "'basic USER:PASSWORD'. It must be readable by its owner only, or the daemon does not "
+	  "start. Empty: none asked." },
+	{ "tls_cert_file", &t_opt_path, OFF(tls_cert_file), "", 0, 0,
+	  "PEM certificate (chain) of the TCP endpoint: with tls_key_file, it serves HTTPS. "
+	  "Empty: plain HTTP." },
+	{ "tls_key_file", &t_opt_path, OFF(tls_key_file), "", 0, 0,
+	  "PEM private key of tls_cert_file, readable by its owner only." },
+	{ "http_max_connections", &t_uint, OFF(http_max_connections), "256", 1, 16384,
+	  "Connections open at once, all clients; beyond, the oldest idle one is closed." },
+	{ "http_max_connections_per_client", &t_uint, OFF(http_max_connections_per_client), "16",
+	  1, 16384,
+	  "Connections open at once from one address (or one user on the Unix socket); beyond, "
+	  "its oldest idle one is closed, or the new one if none is idle." },
+	{ "http_header_timeout", &t_seconds, OFF(http_header_timeout), "10", 1, 300,
+	  "Seconds a connection has, from its start or its previous answer, to send a complete "
+	  "request header." },
+	{ "http_idle_timeout", &t_seconds, OFF(http_idle_timeout), "15", 1, 3600,
+	  "Seconds without progress after which a connection is closed, while a request is "
+	  "read or answered." },
 	{ "export_dir", &t_path, OFF(export_dir), "/var/lib/allocscope/profiles", 0, 0,
 	  "Directory of the periodic profiles, <kind>-<UTC time>.pb.gz." },
 	{ "export_interval", &t_seconds, OFF(export_interval), "60", 0, 86400,

@@ -30,6 +30,7 @@
 #define CONFIG_DEFAULT_PATH	"/etc/allocscope/allocscope.conf"
 #define CONFIG_MAX_TARGETS	256
 #define CONFIG_COMM_LEN		16	/* TASK_COMM_LEN: 15 characters */
+#define CONFIG_LISTEN_NONE	"none"	/* listen: no TCP endpoint */
 
 enum config_target_kind {
 	CONFIG_TARGET_PID,	/* "pid:N" */
@@ -52,7 +53,16 @@ enum config_label {
 };
 
 struct config {
-	char *listen;			/* HTTP endpoint, "ADDR:PORT" (http__check_listen()) */
+	char *listen;			/* HTTP endpoint, "ADDR:PORT" (http__check_listen()), "none" */
+	char *listen_unix;		/* "": none */
+	unsigned int listen_unix_mode;
+	char *listen_unix_group;	/* "": the daemon's */
+	char *http_auth_file;		/* "": none */
+	char *tls_cert_file, *tls_key_file;	/* "": plain HTTP */
+	unsigned int http_max_connections;
+	unsigned int http_max_connections_per_client;
+	unsigned int http_header_timeout;	/* seconds */
+	unsigned int http_idle_timeout;		/* seconds */
 	char *export_dir;		/* absolute */
 	unsigned int export_interval;	/* seconds; 0: no periodic exports */
 	unsigned int retention_count;	/* exported profiles kept */

@@ -43,6 +43,9 @@
 #define MAX_PENDING		4096
 #define EXITED_KEEP_NS		(120ULL * 1000000000)	/* exited processes stay served */
 #define HOUSEKEEP_NS		(30ULL * 1000000000)
+#define EXPORT_DIR_MODE		0750
+/* Files (exports, 0640) and directories (0750) this daemon creates: never for others. */
+#define DAEMON_UMASK		027
 
 static const char usage[] =
 	"usage: allocscope daemon [--config FILE] [--listen ADDR:PORT] [--export-dir DIR]\n"
@@ -416,6 +419,21 @@ static void export_failed(struct daemon *d, enum export_err kind, const char *wh
 	pr_err("cannot export to %s: %s (retrying every interval)\n", what, strerror(-err));
 }
 
+/*
+ * Profiles name every traced process's binaries, functions and mapping addresses: the export
+ * directory is never open to others, even one made before by hand or an older version.
+ */
+static int private_dir(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if ((st.st_mode & 07777) & ~EXPORT_DIR_MODE && chmod(path, st.st_mode & EXPORT_DIR_MODE))
+		return -errno;
+	return 0;
+}
+
 static int make_dirs(const char *dir)
 {
 	char path[PATH_MAX], *p;
@@ -429,7 +447,7 @@ static int make_dirs(const char *dir)
 			return -errno;
 		*p = '/';
 	}
-	return mkdir(path, 0755) && errno != EEXIST ? -errno : 0;
+	return mkdir(path, EXPORT_DIR_MODE) && errno != EEXIST ? -errno : private_dir(path);
 }
 
 static void profile_opts(struct daemon *d, struct export_opts *o)
@@ -550,8 +568,6 @@ static void apply_config(struct daemon *d, struct config *cfg)
 static void reload(struct daemon *d)
 {
 	struct config cfg;
-	char *old_listen;
-	int err;
 
 	notify__reloading();
 	if (load_config(d, &cfg)) {
@@ -559,14 +575,10 @@ static void reload(struct daemon *d)
 		notify__send("READY=1\nSTATUS=reload failed, running configuration kept");
 		return;
 	}
-	old_listen = strdup(d->cfg.listen);
 	apply_config(d, &cfg);
-	if (old_listen && strcmp(old_listen, d->cfg.listen)) {
-		err = serve__setup(d);
-		if (err)
-			pr_err("cannot listen on %s: %s\n", d->cfg.listen, strerror(-err));
-	}
-	free(old_listen);
+	/* serve__setup() logs why it failed; the running endpoint stays then */
+	if (serve__stale(d))
+		(void)serve__setup(d);
 	d->st.reloads++;
 	scan_all(d);	/* targets may have changed */
 	notify__send("READY=1\nSTATUS=reloaded");
@@ -677,6 +689,7 @@ static int setup(struct daemon *d)
 {
 	int err;
 
+	umask(umask(DAEMON_UMASK) | DAEMON_UMASK);
 	d->start_ns = daemon__now();
 	d->start_wall_ns = cli__wall_ns();
 	d->last_export_ns = d->start_ns;
@@ -701,11 +714,8 @@ static int setup(struct daemon *d)
 		if (err)
 			pr_err("cannot start the image keeper: %s\n", strerror(-err));
 	}
-	if (!err) {
-		err = serve__setup(d);
-		if (err)
-			pr_err("cannot listen on %s: %s\n", d->cfg.listen, strerror(-err));
-	}
+	if (!err)
+		err = serve__setup(d);	/* logs why not */
 	return err;
 }
 
@@ -731,7 +741,7 @@ static void teardown(struct daemon *d)
 	int i;
 
 	serve__cancel_deltas(d);
-	http__free(d->http);
+	serve__free(d);
 	keeper__free(d->in.keeper);
 	tracer__free(d->tr);
 	unwinder__free(d->in.unw);

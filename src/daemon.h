@@ -88,8 +88,11 @@ __s64 daemon__wall(const struct daemon *d, __u64 mono_ns);
 /* Drains the ring buffer: profiles served are up to date. */
 void daemon__drain(struct daemon *d);
 
-/* serve.c: the HTTP endpoint. */
+/* serve.c: the HTTP endpoint. Sets it up (anew); logs why not, the old one staying. */
 int serve__setup(struct daemon *d);
+/* The endpoint listens elsewhere than the configuration's listen: serve__setup() it again. */
+bool serve__stale(const struct daemon *d);
+void serve__free(struct daemon *d);
 /* Answers the ?seconds=N requests that are due; returns ms to the next one, or -1. */
 int serve__run_deltas(struct daemon *d);
 void serve__cancel_deltas(struct daemon *d);

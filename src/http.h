@@ -28,14 +28,32 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <linux/types.h>
 
 struct http;
 struct http_request;
 
+struct auth;
+
+/*
+ * Limits (0 = the default): a connection is "waiting" from its accept, and again from the end
+ * of each answer, until its next request's headers are complete. When a client or the server
+ * is at its limit, a new connection cuts the oldest waiting one (not one whose request may be
+ * on its way: then it is let in over the limit, restored once those were read); if all are
+ * busy, a client's new connection is refused, and the server stops accepting (they wait in
+ * the backlog).
+ */
 struct http_opts {
-	unsigned int max_connections;	/* open at once, held requests included; 0 = 64 */
-	unsigned int timeout_s;		/* idle connections are closed after; 0 = 30 */
+	unsigned int max_connections;	/* open at once, held requests included; 0 = 256 */
+	unsigned int max_per_client;	/* from one address, or one user on the Unix socket; 16 */
+	unsigned int header_timeout_s;	/* waiting connections are cut after; 0 = 10 */
+	unsigned int idle_timeout_s;	/* closed after this long without progress; 0 = 15 */
+	const char *unix_path;		/* also serve on this Unix socket; NULL = no */
+	mode_t unix_mode;		/* its mode */
+	gid_t unix_gid;			/* its group; (gid_t)-1 = the process's */
+	const char *tls_cert, *tls_key;	/* PEM text, both or none: TCP over TLS */
+	const struct auth *auth;	/* TCP requests need one of these; NULL = none. Kept. */
 };
 
 /*
@@ -54,6 +72,12 @@ struct http_stats {
 	unsigned int open;		/* connections open now */
 	unsigned int held;		/* requests suspended and not yet completed */
 	__u64 gone;			/* held requests whose client went away */
+	__u64 cut_client;		/* waiting connections cut: their client at its limit */
+	__u64 cut_full;			/* ... the server at its limit */
+	__u64 cut_timeout;		/* ... no complete request headers in time */
+	__u64 refused;			/* connections closed at once: their client's all busy */
+	__u64 accept_errors;		/* accept() out of file descriptors or memory */
+	__u64 unauthorized;		/* requests answered 401 */
 };
 
 /*
@@ -64,8 +88,10 @@ struct http_stats {
 int http__check_listen(const char *listen);
 
 /*
- * Binds listen (see http__check_listen()) and starts serving; opts NULL = defaults. Returns 0 and
- * *out, or -EINVAL (bad address), -EADDRINUSE, -EADDRNOTAVAIL, -EACCES, -ENOMEM, ...
+ * Binds listen (see http__check_listen(); NULL = no TCP) and opts->unix_path, and starts
+ * serving; opts NULL = defaults. Returns 0 and *out, or -EINVAL (bad address, or nothing to
+ * listen on), -EADDRINUSE, -EADDRNOTAVAIL, -EACCES, -EEXIST (not a socket at unix_path),
+ * -EPROTONOSUPPORT (TLS, and libmicrohttpd built without it), -ENOMEM, ...
  */
 int http__new(const char *listen, const struct http_opts *opts, struct http **out);
 /*
@@ -83,7 +109,8 @@ int http__fd(const struct http *h);		/* for the caller's epoll: EPOLLIN */
 int http__timeout_ms(struct http *h);
 /* Accepts, reads, calls handlers, writes, notices gone clients. Returns 0 or -errno. */
 int http__run(struct http *h);
-unsigned short http__port(const struct http *h);	/* the bound port (useful with port 0) */
+/* The bound TCP port (useful with port 0); 0 without TCP. */
+unsigned short http__port(const struct http *h);
 
 void http__stats(const struct http *h, struct http_stats *st);
 void http__for_each_count(const struct http *h, http_count_fn fn, void *ctx);

@@ -14,15 +14,18 @@
  * runs: Alloy and Pyroscope compute their deltas from them.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "aggregator.h"
+#include "auth.h"
 #include "cli.h"
 #include "daemon.h"
 #include "elffile.h"
@@ -38,6 +41,9 @@
 #include "version.h"
 
 #define MAX_SECONDS	3600
+/* File descriptors besides the endpoint's: probes, ELF files, BPF maps, ... */
+#define FD_RESERVE	1024
+#define FD_PER_LISTENER_SLACK	256	/* cut connections until MHD closes them */
 
 struct route {
 	struct daemon *d;
@@ -45,6 +51,15 @@ struct route {
 };
 
 static struct route routes[2];
+
+/* What the running endpoint uses and must outlive it. */
+struct endpoint {
+	struct auth *auth;
+	char *cert, *key;		/* PEM */
+	char *listen;			/* the configuration's listen it was made for */
+};
+
+static struct endpoint cur;
 
 /* Profiles are written through a memfd: the pprof writer streams to an fd. */
 static int respond_profile(struct http_request *req, struct pprof *pp, const char *name)
@@ -397,6 +412,24 @@ static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
 			 (double)ec.evictions);
 }
 
+static void metric_http(struct metrics *m, const struct daemon *d)
+{
+	struct http_stats hs;
+
+	http__stats(d->http, &hs);
+	metrics__gauge(m, "allocscope_http_connections", "HTTP connections open.",
+		       (double)hs.open);
+	metrics__family(m, "allocscope_http_connections_closed_total", METRICS_COUNTER,
+			"HTTP connections closed by allocscope before their client did, by reason.");
+	metrics__sample(m, (double)hs.cut_client, "reason", "client_limit", NULL);
+	metrics__sample(m, (double)hs.cut_full, "reason", "server_limit", NULL);
+	metrics__sample(m, (double)hs.cut_timeout, "reason", "header_timeout", NULL);
+	metrics__sample(m, (double)hs.refused, "reason", "client_busy", NULL);
+	metrics__counter(m, "allocscope_http_accept_errors_total",
+			 "Connections not accepted for want of file descriptors or memory.",
+			 (double)hs.accept_errors);
+}
+
 static int metrics_handler(struct http_request *req, void *ctx)
 {
 	struct daemon *d = ctx;
@@ -416,6 +449,7 @@ static int metrics_handler(struct http_request *req, void *ctx)
 	metrics__family(m, "allocscope_http_requests_total", METRICS_COUNTER,
 			"HTTP requests served, by path and status.");
 	http__for_each_count(d->http, count_request, m);
+	metric_http(m, d);
 	metric_self(m);
 	err = metrics__output(m, &out, &len);
 	err = err ?: http__respond(req, 200, METRICS_CONTENT_TYPE, out, len, NULL);
@@ -423,29 +457,153 @@ static int metrics_handler(struct http_request *req, void *ctx)
 	return err;
 }
 
-int serve__setup(struct daemon *d)
+static void endpoint_free(struct endpoint *ep)
 {
-	struct http *h;
+	auth__free(ep->auth);
+	if (ep->key)
+		explicit_bzero(ep->key, strlen(ep->key));
+	free(ep->key);
+	free(ep->cert);
+	free(ep->listen);
+	memset(ep, 0, sizeof(*ep));
+}
+
+/* The credentials and TLS files of cfg into ep; logs what is wrong, once. */
+static int endpoint_load(const struct config *cfg, struct endpoint *ep)
+{
+	char err[512] = "";
+	size_t len;
+	int ret = 0;
+
+	if (!*cfg->tls_cert_file != !*cfg->tls_key_file) {
+		pr_err("tls_cert_file and tls_key_file go together: set both, or neither\n");
+		return -EINVAL;
+	}
+	if (*cfg->tls_cert_file)
+		ret = auth__read_file(cfg->tls_cert_file, false, &ep->cert, &len, err,
+				      sizeof(err)) ?:
+		      auth__read_file(cfg->tls_key_file, true, &ep->key, &len, err, sizeof(err));
+	if (!ret && *cfg->http_auth_file)
+		ret = auth__load(cfg->http_auth_file, &ep->auth, err, sizeof(err));
+	if (ret)
+		pr_err("%s\n", err[0] ? err : strerror(-ret));
+	return ret;
+}
+
+static int endpoint_opts(const struct config *cfg, const struct endpoint *ep,
+			 struct http_opts *o)
+{
+	struct group *gr;
+
+	memset(o, 0, sizeof(*o));
+	o->max_connections = cfg->http_max_connections;
+	o->max_per_client = cfg->http_max_connections_per_client;
+	o->header_timeout_s = cfg->http_header_timeout;
+	o->idle_timeout_s = cfg->http_idle_timeout;
+	o->unix_path = *cfg->listen_unix ? cfg->listen_unix : NULL;
+	o->unix_mode = cfg->listen_unix_mode;
+	o->unix_gid = (gid_t)-1;
+	o->tls_cert = ep->cert;
+	o->tls_key = ep->key;
+	o->auth = ep->auth;
+	if (!strcmp(cfg->listen, CONFIG_LISTEN_NONE) && !o->unix_path) {
+		pr_err("listen = none needs listen_unix: nothing to listen on\n");
+		return -EINVAL;
+	}
+	if (*cfg->listen_unix_group) {
+		gr = getgrnam(cfg->listen_unix_group);
+		if (!gr) {
+			pr_err("listen_unix_group: no group '%s'\n", cfg->listen_unix_group);
+			return -ENOENT;
+		}
+		o->unix_gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+/*
+ * Each connection is a file descriptor: raise the soft limit to the hard one if the endpoint
+ * may need more, as systemd advises for programs that do not use select() (systemd.exec(5),
+ * LimitNOFILE=). Short of the hard limit, connections beyond are counted, not fatal.
+ */
+static void raise_nofile(const struct config *cfg)
+{
+	rlim_t need = cfg->http_max_connections + 2 * FD_PER_LISTENER_SLACK + FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (rl.rlim_cur < need)
+		pr_warn("RLIMIT_NOFILE %llu is below the %llu descriptors http_max_connections = %u "
+			"may need: accept errors are counted in /metrics\n",
+			(unsigned long long)rl.rlim_max, (unsigned long long)need,
+			cfg->http_max_connections);
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int add_routes(struct daemon *d, struct http *h)
+{
 	int err;
 
-	err = http__new(d->cfg.listen, NULL, &h);
-	if (err)
-		return err;
 	routes[0] = (struct route){ .d = d, .heap = false };
 	routes[1] = (struct route){ .d = d, .heap = true };
 	err = http__route(h, "/debug/pprof/allocs", profile_handler, &routes[0]);
 	err = err ?: http__route(h, "/debug/pprof/heap", profile_handler, &routes[1]);
 	err = err ?: http__route(h, "/debug/pprof/", index_handler, d);
 	err = err ?: http__route(h, "/metrics", metrics_handler, d);
-	err = err ?: cli__epoll_add(d->epfd, http__fd(h));
+	return err ?: cli__epoll_add(d->epfd, http__fd(h));
+}
+
+/* Logs its failure itself, in one line: the running endpoint, if any, stays. */
+int serve__setup(struct daemon *d)
+{
+	const char *listen = strcmp(d->cfg.listen, CONFIG_LISTEN_NONE) ? d->cfg.listen : NULL;
+	struct endpoint ep = { 0 };
+	struct http_opts o;
+	struct http *h = NULL;
+	int err;
+
+	ep.listen = strdup(d->cfg.listen);
+	err = ep.listen ? 0 : -ENOMEM;
+	err = err ?: endpoint_load(&d->cfg, &ep) ?: endpoint_opts(&d->cfg, &ep, &o);
+	if (err)
+		goto out_free;
+	raise_nofile(&d->cfg);
+	err = http__new(listen, &o, &h);
 	if (err) {
-		http__free(h);
-		return err;
+		pr_err("cannot listen on %s%s%s: %s\n", listen ? listen : "",
+		       listen && o.unix_path ? " and " : "", o.unix_path ? o.unix_path : "",
+		       strerror(-err));
+		goto out_free;
+	}
+	err = add_routes(d, h);
+	if (err) {
+		pr_err("cannot serve: %s\n", strerror(-err));
+		goto out_free;
 	}
 	if (d->http) {
 		epoll_ctl(d->epfd, EPOLL_CTL_DEL, http__fd(d->http), NULL);
 		http__free(d->http);
 	}
+	endpoint_free(&cur);
+	cur = ep;
 	d->http = h;
 	return 0;
+out_free:
+	http__free(h);
+	endpoint_free(&ep);
+	return err;
+}
+
+bool serve__stale(const struct daemon *d)
+{
+	return !cur.listen || strcmp(cur.listen, d->cfg.listen);
+}
+
+void serve__free(struct daemon *d)
+{
+	http__free(d->http);
+	d->http = NULL;
+	endpoint_free(&cur);
 }

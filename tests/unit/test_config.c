@@ -15,6 +15,7 @@
 
 #define ERRLEN 512
 #define RATE_ERR "is not a byte count from 1 to 1099511627776 (K, M, G)"
+#define LISTEN_ERR "is not ADDR:PORT, [ADDR6]:PORT, :PORT or none"
 
 static struct config c, c2;
 static char err[ERRLEN];
@@ -65,6 +66,16 @@ static char *print_config(const struct config *cfg, bool help)
 
 static const char default_text[] =
 	"listen = 127.0.0.1:6060\n"
+	"listen_unix = \"\"\n"
+	"listen_unix_mode = 0660\n"
+	"listen_unix_group = \"\"\n"
+	"http_auth_file = \"\"\n"
+	"tls_cert_file = \"\"\n"
+	"tls_key_file = \"\"\n"
+	"http_max_connections = 256\n"
+	"http_max_connections_per_client = 16\n"
+	"http_header_timeout = 10\n"
+	"http_idle_timeout = 15\n"
 	"export_dir = /var/lib/allocscope/profiles\n"
 	"export_interval = 60\n"
 	"retention_count = 60\n"
@@ -83,6 +94,17 @@ static void test_defaults(void)
 {
 	ASSERT_EQ(config__defaults(&c), 0);
 	ASSERT_STREQ(c.listen, "127.0.0.1:6060");
+	/* No Unix socket, no credentials, no TLS: empty strings, not NULL. */
+	ASSERT_STREQ(c.listen_unix, "");
+	ASSERT_EQ(c.listen_unix_mode, 0660);
+	ASSERT_STREQ(c.listen_unix_group, "");
+	ASSERT_STREQ(c.http_auth_file, "");
+	ASSERT_STREQ(c.tls_cert_file, "");
+	ASSERT_STREQ(c.tls_key_file, "");
+	ASSERT_EQ(c.http_max_connections, 256);
+	ASSERT_EQ(c.http_max_connections_per_client, 16);
+	ASSERT_EQ(c.http_header_timeout, 10);
+	ASSERT_EQ(c.http_idle_timeout, 15);
 	ASSERT_STREQ(c.export_dir, "/var/lib/allocscope/profiles");
 	ASSERT_EQ(c.export_interval, 60);
 	ASSERT_EQ(c.retention_count, 60);
@@ -111,6 +133,16 @@ static void test_every_key(void)
 {
 	static const char text[] =
 		"listen = [::1]:7070\n"
+		"listen_unix = /run/allocscope/http.sock\n"
+		"listen_unix_mode = 0600\n"
+		"listen_unix_group = prof-readers\n"
+		"http_auth_file = /etc/allocscope/credentials\n"
+		"tls_cert_file = /etc/allocscope/cert.pem\n"
+		"tls_key_file = /etc/allocscope/key.pem\n"
+		"http_max_connections = 1000\n"
+		"http_max_connections_per_client = 4\n"
+		"http_header_timeout = 2s\n"
+		"http_idle_timeout = 1m\n"
 		"export_dir = /srv/profiles\n"
 		"export_interval = 5m\n"
 		"retention_count = 10\n"
@@ -128,6 +160,16 @@ static void test_every_key(void)
 	ASSERT_EQ(config__defaults(&c), 0);
 	ASSERT_EQ(parse_text(text, &c), 0);
 	ASSERT_STREQ(c.listen, "[::1]:7070");
+	ASSERT_STREQ(c.listen_unix, "/run/allocscope/http.sock");
+	ASSERT_EQ(c.listen_unix_mode, 0600);
+	ASSERT_STREQ(c.listen_unix_group, "prof-readers");
+	ASSERT_STREQ(c.http_auth_file, "/etc/allocscope/credentials");
+	ASSERT_STREQ(c.tls_cert_file, "/etc/allocscope/cert.pem");
+	ASSERT_STREQ(c.tls_key_file, "/etc/allocscope/key.pem");
+	ASSERT_EQ(c.http_max_connections, 1000);
+	ASSERT_EQ(c.http_max_connections_per_client, 4);
+	ASSERT_EQ(c.http_header_timeout, 2);
+	ASSERT_EQ(c.http_idle_timeout, 60);
 	ASSERT_STREQ(c.export_dir, "/srv/profiles");
 	ASSERT_EQ(c.export_interval, 300);
 	ASSERT_EQ(c.retention_count, 10);
@@ -235,10 +277,36 @@ static void test_errors(void)
 		{ "export_dir = relative/dir\n",
 		  "t.conf:1: export_dir: 'relative/dir' is not an absolute path" },
 		{ "export_dir = \"\"\n", "t.conf:1: export_dir: '' is not an absolute path" },
-		{ "listen = localhost\n",
-		  "t.conf:1: listen: 'localhost' is not ADDR:PORT, [ADDR6]:PORT or :PORT" },
-		{ "listen = example.com:80\n",
-		  "t.conf:1: listen: 'example.com:80' is not ADDR:PORT, [ADDR6]:PORT or :PORT" },
+		{ "listen = localhost\n", "t.conf:1: listen: 'localhost' " LISTEN_ERR },
+		{ "listen = example.com:80\n", "t.conf:1: listen: 'example.com:80' " LISTEN_ERR },
+		{ "listen = \"\"\n", "t.conf:1: listen: '' " LISTEN_ERR },
+		{ "listen_unix = run/x.sock\n",
+		  "t.conf:1: listen_unix: 'run/x.sock' is not an absolute path" },
+		{ "listen_unix_mode = 0800\n",
+		  "t.conf:1: listen_unix_mode: '0800' is not an octal mode from 0000 to 0777" },
+		{ "listen_unix_mode = 1660\n",
+		  "t.conf:1: listen_unix_mode: '1660' is not an octal mode from 0000 to 0777" },
+		{ "listen_unix_mode = rw\n",
+		  "t.conf:1: listen_unix_mode: 'rw' is not an octal mode from 0000 to 0777" },
+		{ "listen_unix_mode = -1\n",
+		  "t.conf:1: listen_unix_mode: '-1' is not an octal mode from 0000 to 0777" },
+		{ "listen_unix_group = \"a b\"\n",
+		  "t.conf:1: listen_unix_group: 'a b' is not a group name" },
+		{ "listen_unix_group = -x\n",
+		  "t.conf:1: listen_unix_group: '-x' is not a group name" },
+		{ "http_auth_file = creds\n",
+		  "t.conf:1: http_auth_file: 'creds' is not an absolute path" },
+		{ "tls_key_file = key.pem\n",
+		  "t.conf:1: tls_key_file: 'key.pem' is not an absolute path" },
+		{ "http_max_connections = 0\n",
+		  "t.conf:1: http_max_connections: '0' is not a number from 1 to 16384" },
+		{ "http_max_connections_per_client = 16385\n",
+		  "t.conf:1: http_max_connections_per_client: '16385' is not a number from 1 to "
+		  "16384" },
+		{ "http_header_timeout = 0\n", "t.conf:1: http_header_timeout: '0' is not a "
+		  "duration from 1 to 300 seconds (N, Ns, Nm, Nh)" },
+		{ "http_idle_timeout = 2h\n", "t.conf:1: http_idle_timeout: '2h' is not a "
+		  "duration from 1 to 3600 seconds (N, Ns, Nm, Nh)" },
 		{ "labels = pid,tid\n",
 		  "t.conf:1: labels: 'tid' is not a label (pid, comm, exe; or none)" },
 		{ "labels = pid,,comm\n",
@@ -371,7 +439,11 @@ static void test_overrides(void)
 	ASSERT_STREQ(err, "sample-rate: '0' " RATE_ERR);
 	ASSERT_EQ(c.sample_rate, 2ULL << 20);
 	ASSERT_EQ(config__set(&c, "listen", "nowhere", err, sizeof(err)), -EINVAL);
-	ASSERT_STREQ(err, "listen: 'nowhere' is not ADDR:PORT, [ADDR6]:PORT or :PORT");
+	ASSERT_STREQ(err, "listen: 'nowhere' " LISTEN_ERR);
+	/* No TCP at all: for a Unix socket only. */
+	ASSERT_EQ(config__set(&c, "listen", "none", err, sizeof(err)), 0);
+	ASSERT_STREQ(c.listen, "none");
+	ASSERT_EQ(config__set(&c, "listen", "127.0.0.1:7000", err, sizeof(err)), 0);
 	ASSERT_STREQ(c.listen, "127.0.0.1:7000");
 	ASSERT_EQ(config__set(&c, "nope", "1", err, sizeof(err)), -EINVAL);
 	ASSERT_STREQ(err, "nope: unknown key");
@@ -395,6 +467,11 @@ static void test_bounds(void)
 		{ "ringbuf_mb", "1", "1024", "0", "1025" },
 		{ "max_processes", "1", "4194304", "0", "4194305" },
 		{ "symbol_cache_mb", "1", "65536", "0", "65537" },
+		{ "listen_unix_mode", "0", "0777", NULL, "01000" },
+		{ "http_max_connections", "1", "16384", "0", "16385" },
+		{ "http_max_connections_per_client", "1", "16384", "0", "16385" },
+		{ "http_header_timeout", "1", "5m", "0", "301" },
+		{ "http_idle_timeout", "1", "1h", "0", "3601" },
 	};
 	size_t i;
 
@@ -444,6 +521,16 @@ static void test_validate(void)
 	ASSERT_STREQ(err, "targets: target 2 is invalid");
 	c.targets[1].arg[0] = 'x';
 	ASSERT_EQ(config__validate(&c, err, sizeof(err)), 0);
+	c.listen_unix_mode = 01777;
+	ASSERT_EQ(config__validate(&c, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "listen_unix_mode: 1777 is not a mode from 0000 to 0777");
+	c.listen_unix_mode = 0600;
+	free(c.http_auth_file);
+	c.http_auth_file = NULL;
+	ASSERT_EQ(config__validate(&c, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "http_auth_file: '' is not an absolute path");
+	ASSERT_EQ(config__set(&c, "http_auth_file", "", err, sizeof(err)), 0);
+	ASSERT_EQ(config__validate(&c, err, sizeof(err)), 0);
 }
 
 /* What config__print() writes reads back as the same configuration, with help or not. */
@@ -457,8 +544,14 @@ static void test_print_roundtrip(void)
 	ASSERT_EQ(config__set(&c, "sample_rate", "1536K", err, sizeof(err)), 0);
 	ASSERT_EQ(config__set(&c, "labels", "none", err, sizeof(err)), 0);
 	ASSERT_EQ(config__set(&c, "alloc_only", "true", err, sizeof(err)), 0);
+	ASSERT_EQ(config__set(&c, "listen_unix_mode", "640", err, sizeof(err)), 0);
+	ASSERT_EQ(config__set(&c, "listen_unix", "/run/a b/s", err, sizeof(err)), 0);
+	ASSERT_EQ(config__set(&c, "listen", "none", err, sizeof(err)), 0);
 	printed = print_config(&c, false);
 	ASSERT(printed, "print");
+	ASSERT(strstr(printed, "listen_unix_mode = 0640\n"), "%s", printed);
+	ASSERT(strstr(printed, "listen_unix = /run/a b/s\n"), "%s", printed);
+	ASSERT(strstr(printed, "listen_unix_group = \"\"\n"), "%s", printed);
 	ASSERT(strstr(printed, "retention_bytes = 3G\n"), "%s", printed);
 	ASSERT(strstr(printed, "sample_rate = 1572864\n"), "%s", printed);
 	ASSERT(strstr(printed, "labels = none\n"), "%s", printed);

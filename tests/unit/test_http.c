@@ -15,10 +15,13 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "test.h"
+#include "auth.h"
 #include "http.h"
 
 #define MAX_CLIENTS 32
@@ -272,6 +275,30 @@ static int client_connect_to(int i, int family, const char *addr)
 		return -errno;
 	/* Completes in the kernel's backlog: the server accepts it in a later loop turn. */
 	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		close(fd);
+		return -errno;
+	}
+	f.c[i].fd = fd;
+	return 0;
+}
+
+/* Client i from source address src (a 127.0.0.0/8 address: another client), or on a Unix socket. */
+static int client_connect_from(int i, const char *src, const char *unix_path)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(http__port(f.h)) };
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	fd = socket(unix_path ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	inet_pton(AF_INET, src ? src : "127.0.0.1", &from.sin_addr);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", unix_path ? unix_path : "");
+	if (unix_path ? connect(fd, (struct sockaddr *)&sun, sizeof(sun)) :
+	    bind(fd, (struct sockaddr *)&from, sizeof(from)) ||
+	    connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
 		close(fd);
 		return -errno;
 	}
@@ -719,11 +746,13 @@ static void test_wakeups(void)
 
 static void test_concurrent(void)
 {
+	/* All from 127.0.0.1: more than one client's default share. */
+	struct http_opts o = { .max_per_client = 32 };
 	struct resp r;
 	char want[16];
 	int i, j;
 
-	ASSERT_EQ(start("127.0.0.1:0", NULL), 0);
+	ASSERT_EQ(start("127.0.0.1:0", &o), 0);
 	/* Odd clients are held, even ones answered at once, all in flight together. */
 	for (i = 0; i < 20; i++) {
 		ASSERT_EQ(client_connect_to(i, AF_INET, "127.0.0.1"), 0);
@@ -779,9 +808,193 @@ static void test_connection_limit(void)
 	ASSERT_STREQ(r.body, "id=3");
 }
 
+/* A client at its limit: its oldest idle connection makes room; another client is apart. */
+static void test_per_client_cut(void)
+{
+	struct http_opts o = { .max_per_client = 2 };
+	struct http_stats st;
+	struct resp r;
+
+	ASSERT_EQ(start("127.0.0.1:0", &o), 0);
+	ASSERT_EQ(client_connect_from(0, NULL, NULL), 0);
+	ASSERT_EQ(client_connect_from(1, NULL, NULL), 0);
+	ASSERT_EQ(client_connect_from(2, "127.0.0.2", NULL), 0);
+	ASSERT_EQ(client_connect_from(3, "127.0.0.2", NULL), 0);
+	pump_for(4, 100);
+	ASSERT_EQ(client_connect_from(4, NULL, NULL), 0);
+	ASSERT_EQ(client_send(4, "GET /echo?id=4 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+		  0);
+	pump_for(5, 300);
+	ASSERT(f.c[4].eof, "the newcomer was not answered");
+	ASSERT_EQ(parse_resp(&f.c[4], &r), 0);
+	ASSERT_STREQ(r.body, "id=4");
+	ASSERT(f.c[0].eof && !f.c[0].len, "the oldest idle connection was not closed");
+	ASSERT(!f.c[1].eof && !f.c[2].eof && !f.c[3].eof, "another connection was closed");
+	http__stats(f.h, &st);
+	ASSERT_EQ(st.cut_client, 1);
+	ASSERT_EQ(st.cut_full, 0);
+}
+
+/*
+ * Connections whose requests may be on their way (bytes unread) are not cut for a newcomer:
+ * it is let in over the limit, and the limit restored, oldest first, once MHD read them.
+ */
+static void test_per_client_over(void)
+{
+	struct http_opts o = { .max_per_client = 2 };
+	struct http_stats st;
+	int i, open = 0;
+
+	ASSERT_EQ(start("127.0.0.1:0", &o), 0);
+	/* all three in the kernel's backlog before the server's first turn */
+	ASSERT_EQ(client_connect_from(0, NULL, NULL), 0);
+	ASSERT_EQ(client_send(0, "GET /echo HTTP/1.1\r\n"), 0);
+	ASSERT_EQ(client_connect_from(1, NULL, NULL), 0);
+	ASSERT_EQ(client_send(1, "GET /echo HTTP/1.1\r\n"), 0);
+	ASSERT_EQ(client_connect_from(2, NULL, NULL), 0);
+	pump_for(3, 300);
+	http__stats(f.h, &st);
+	ASSERT_EQ(st.refused, 0);
+	ASSERT_EQ(st.cut_client, 1);
+	for (i = 0; i < 3; i++)
+		open += !f.c[i].eof;
+	ASSERT_EQ(open, 2);
+	ASSERT(f.c[0].eof, "not the oldest was cut");
+}
+
+/* A client whose connections are all busy: its newcomer is refused, others are served. */
+static void test_per_client_busy(void)
+{
+	struct http_opts o = { .max_per_client = 2 };
+	struct http_stats st;
+	struct resp r;
+
+	ASSERT_EQ(start("127.0.0.1:0", &o), 0);
+	ASSERT_EQ(client_request(0, "GET", "/hold"), 0);
+	ASSERT_EQ(client_request(1, "GET", "/hold"), 0);
+	pump_for(2, 100);
+	ASSERT_EQ(f.nr_held, 2);
+	ASSERT_EQ(client_request(2, "GET", "/echo?id=2"), 0);
+	ASSERT_EQ(client_connect_from(3, "127.0.0.2", NULL), 0);
+	ASSERT_EQ(client_send(3, "GET /echo?id=3 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+		  0);
+	pump_for(4, 300);
+	ASSERT(f.c[2].eof && !f.c[2].len, "a third connection of a busy client was served");
+	ASSERT(f.c[3].eof, "another client was not served");
+	ASSERT_EQ(parse_resp(&f.c[3], &r), 0);
+	ASSERT_STREQ(r.body, "id=3");
+	ASSERT_EQ(f.nr_held, 2);
+	http__stats(f.h, &st);
+	ASSERT_EQ(st.refused, 1);
+}
+
+/* A header line every 200 ms keeps MHD's idle timeout away, not the header deadline. */
+static void test_header_deadline(void)
+{
+	struct http_opts o = { .header_timeout_s = 1, .idle_timeout_s = 30 };
+	struct http_stats st;
+	long t0 = now_ms(), t;
+
+	ASSERT_EQ(start("127.0.0.1:0", &o), 0);
+	ASSERT_EQ(client_connect_from(0, NULL, NULL), 0);
+	ASSERT_EQ(client_send(0, "GET /echo HTTP/1.1\r\n"), 0);
+	while (!f.c[0].eof && now_ms() - t0 < 5000) {
+		(void)client_send(0, "X-Slow: 1\r\n");
+		pump_for(1, 200);
+	}
+	t = now_ms() - t0;
+	ASSERT(f.c[0].eof, "a slow client was not cut in 5 s");
+	ASSERT(t >= 900, "cut after %ld ms, before its deadline", t);
+	http__stats(f.h, &st);
+	ASSERT_EQ(st.cut_timeout, 1);
+}
+
+/* Credentials: 401 with a challenge without them; a bearer token or basic auth with. */
+static void test_auth(void)
+{
+	char path[] = "/tmp/test_http_auth.XXXXXX", msg[256];
+	static const char creds[] = "# x\nbearer tok3n\nbasic alice:pw\n";
+	struct http_opts o = { 0 };
+	struct auth *a = NULL;
+	struct resp r;
+	int fd = mkstemp(path), i;
+	static const struct {
+		const char *hdr;
+		int status;
+	} cases[] = {
+		{ "", 401 },
+		{ "Authorization: Bearer tok3n\r\n", 200 },
+		{ "Authorization: Bearer tok3\r\n", 401 },
+		{ "Authorization: Bearer tok3nn\r\n", 401 },
+		{ "Authorization: Basic YWxpY2U6cHc=\r\n", 200 },		/* alice:pw */
+		{ "Authorization: Basic YWxpY2U6cHg=\r\n", 401 },		/* alice:px */
+		{ "Authorization: Basic tok3n\r\n", 401 },
+	};
+
+	ASSERT(fd >= 0, "mkstemp");
+	ASSERT_EQ(write(fd, creds, sizeof(creds) - 1), (ssize_t)sizeof(creds) - 1);
+	close(fd);
+	/* mkstemp makes it 0600: a mode others can read is refused */
+	chmod(path, 0640);
+	ASSERT_EQ(auth__load(path, &a, msg, sizeof(msg)), -EPERM);
+	ASSERT(strstr(msg, "chmod 600"), "%s", msg);
+	chmod(path, 0600);
+	ASSERT_EQ(auth__load(path, &a, msg, sizeof(msg)), 0);
+	unlink(path);
+	o.auth = a;
+	ASSERT_EQ(start("127.0.0.1:0", &o), 0);
+	for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+		memset(&f.c[i], 0, sizeof(f.c[i]));
+		ASSERT_EQ(client_connect_from(i, NULL, NULL), 0);
+		ASSERT_EQ(client_send(i, "GET /echo?id=%d HTTP/1.1\r\nHost: t\r\n%s"
+				      "Connection: close\r\n\r\n", i, cases[i].hdr), 0);
+		ASSERT(pump_until_eof(i + 1, 5000), "case %d not answered", i);
+		ASSERT_EQ(parse_resp(&f.c[i], &r), 0);
+		ASSERT(r.status == cases[i].status, "case %d: %d, want %d", i, r.status,
+		       cases[i].status);
+		if (r.status == 401)
+			ASSERT_HEADER(&r, "WWW-Authenticate", "Basic realm=\"allocscope\", "
+				      "charset=\"UTF-8\"");
+	}
+	http__free(f.h);
+	f.h = NULL;
+	auth__free(a);
+}
+
+/* A Unix socket with its mode, served without credentials, removed at the end. */
+static void test_unix_socket(void)
+{
+	char dir[] = "/tmp/test_http_unix.XXXXXX", path[64];
+	struct http_opts o = { .unix_mode = 0600, .unix_gid = (gid_t)-1 };
+	struct stat st;
+	struct resp r;
+
+	ASSERT(mkdtemp(dir), "mkdtemp");
+	snprintf(path, sizeof(path), "%s/s", dir);
+	o.unix_path = path;
+	ASSERT_EQ(start(NULL, &o), 0);
+	ASSERT_EQ(http__port(f.h), 0);
+	ASSERT_EQ(stat(path, &st), 0);
+	ASSERT(S_ISSOCK(st.st_mode) && (st.st_mode & 07777) == 0600, "mode %o", st.st_mode);
+	ASSERT_EQ(client_connect_from(0, NULL, path), 0);
+	ASSERT_EQ(client_send(0, "GET /echo?id=u HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+		  0);
+	ASSERT(pump_until_eof(1, 5000), "not answered on the Unix socket");
+	ASSERT_EQ(parse_resp(&f.c[0], &r), 0);
+	ASSERT_STREQ(r.body, "id=u");
+	http__free(f.h);
+	f.h = NULL;
+	ASSERT(stat(path, &st) && errno == ENOENT, "socket left behind");
+	/* not a socket there: not ours to replace */
+	ASSERT_EQ(mkdir(path, 0700), 0);
+	ASSERT_EQ(start(NULL, &o), -EEXIST);
+	rmdir(path);
+	rmdir(dir);
+}
+
 static void test_timeout(void)
 {
-	struct http_opts o = { .timeout_s = 1 };
+	struct http_opts o = { .idle_timeout_s = 1 };
 	long t0;
 
 	ASSERT_EQ(start("127.0.0.1:0", &o), 0);
@@ -938,6 +1151,12 @@ int main(void)
 	RUN_CASE(test_concurrent);
 	RUN_CASE(test_connection_limit);
 	RUN_CASE(test_timeout);
+	RUN_CASE(test_per_client_cut);
+	RUN_CASE(test_per_client_over);
+	RUN_CASE(test_per_client_busy);
+	RUN_CASE(test_header_deadline);
+	RUN_CASE(test_auth);
+	RUN_CASE(test_unix_socket);
 	RUN_CASE(test_counts);
 	RUN_CASE(test_addresses);
 	RUN_CASE(test_port_in_use);
