@@ -46,6 +46,15 @@ int elf_file__open(int fd, const struct elf_open_opts *opts, struct elf_file **o
 /* Frees a file from elf_file__open(), like elf_file__put(). NULL is fine. */
 void elf_file__free(struct elf_file *ef);
 
+/*
+ * Files that could not be read, process-wide and from any thread: not ELF,
+ * shorter than their headers say, or truncated or overwritten while read.
+ * Files are read with pread(), never mapped, so that is all a file changed
+ * under us can do. Each failure is counted and logged (a warning) once per
+ * opened object; later lookups in it just find less.
+ */
+__u64 elf_file__nr_errors(void);
+
 /* GNU build id in lowercase hex, "" if the file has none. */
 const char *elf_file__build_id(const struct elf_file *ef);
 /* ET_DYN (PIE or shared library: loaded at a bias) rather than ET_EXEC. */
@@ -142,6 +151,7 @@ struct elf_cache_stats {
 	__u64 evictions;	/* files dropped to stay under max_bytes */
 	__u64 files;		/* cached now, referenced or not */
 	__u64 bytes;		/* their estimated memory */
+	__u64 oversized;	/* files whose DWARF alone exceeds max_bytes: not read */
 };
 
 /*
