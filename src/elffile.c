@@ -437,10 +437,29 @@ out:
 	return err;
 }
 
-/* The table read on a handle of its own, ended once it is copied. */
-static int symtab_from(struct symtab *st, int fd, Elf64_Word type)
+/*
+ * A handle of its own on fd for one pass over a symbol table: libelf keeps
+ * the sections a handle read until elf_end(). NULL when the file no longer
+ * has the nr_scns sections it had at open (cut or overwritten since).
+ */
+static Elf *elf_pass(int fd, size_t nr_scns)
 {
 	Elf *elf = elf_read(fd);
+	GElf_Shdr sh;
+	size_t n;
+
+	if (elf && (elf_kind(elf) != ELF_K_ELF || elf_getshdrnum(elf, &n) || n != nr_scns ||
+		    (n && !gelf_getshdr(elf_getscn(elf, n - 1), &sh)))) {
+		elf_end(elf);
+		return NULL;
+	}
+	return elf;
+}
+
+/* The table read on a handle of its own, ended once it is copied. */
+static int symtab_from(struct symtab *st, int fd, size_t nr_scns, Elf64_Word type)
+{
+	Elf *elf = elf_pass(fd, nr_scns);
 	int err;
 
 	err = elf ? symtab__build(st, elf, type) : -EIO;
@@ -594,6 +613,22 @@ static bool crc_matches(int fd, GElf_Word crc)
  * given, the debuglink's CRC32 of the whole file. Build ids are compared
  * first because the CRC means reading the whole file.
  */
+static int check_extents(Elf *elf, const GElf_Ehdr *eh, size_t nr_scns, __u64 size);
+
+/* A debug file must hold what its headers say, as the file itself must. */
+static int debug_extents(Elf *elf, int fd)
+{
+	struct stat st;
+	GElf_Ehdr eh;
+	size_t n;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!gelf_getehdr(elf, &eh) || elf_getshdrnum(elf, &n))
+		return -EIO;
+	return check_extents(elf, &eh, n, st.st_size);
+}
+
 static int debug_try(struct elf_file *ef, const char *path, const GElf_Word *crc)
 {
 	char bid[sizeof(ef->build_id)];
@@ -601,13 +636,18 @@ static int debug_try(struct elf_file *ef, const char *path, const GElf_Word *crc
 	Elf *elf;
 	int fd, err;
 
-	fd = procfs__open_in_root(ef->root, path, O_RDONLY);
+	fd = procfs__open_file_in_root(ef->root, path);
 	if (fd < 0)
 		return fd;
 	err = -ENOENT;
 	elf = elf_read(fd);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !find_scn(elf, SHT_SYMTAB, &shdr))
 		goto out_close;
+	err = debug_extents(elf, fd);
+	if (err) {
+		file_failed(ef, path, err);
+		goto out_close;
+	}
 	read_build_id(elf, bid, sizeof(bid));
 	if (*bid && *ef->build_id)
 		err = strcmp(bid, ef->build_id) ? -ESTALE : 0;
@@ -761,7 +801,9 @@ static int check_extents(Elf *elf, const GElf_Ehdr *eh, size_t nr_scns, __u64 si
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
 
-	if (nr_scns && beyond(eh->e_shoff, (__u64)nr_scns * eh->e_shentsize, size))
+	/* libelf counts no sections when their table does not fit the file. */
+	if ((eh->e_shnum && nr_scns != eh->e_shnum) ||
+	    (nr_scns && beyond(eh->e_shoff, (__u64)nr_scns * eh->e_shentsize, size)))
 		return -EIO;
 	while ((scn = elf_nextscn(elf, scn))) {
 		if (!gelf_getshdr(scn, &sh))
@@ -914,10 +956,10 @@ static int find_func_in(Elf *elf, Elf64_Word type, const char *name, __u64 *vadd
 }
 
 /* Searches fd's table of that type on a handle of its own: see the top of this file. */
-static int find_func_fd(struct elf_file *ef, int fd, Elf64_Word type, const char *name,
-			__u64 *vaddr, __u64 *size)
+static int find_func_fd(struct elf_file *ef, int fd, size_t nr_scns, Elf64_Word type,
+			const char *name, __u64 *vaddr, __u64 *size)
 {
-	Elf *elf = elf_read(fd);
+	Elf *elf = elf_pass(fd, nr_scns);
 	int err;
 
 	err = find_func_in(elf, type, name, vaddr, size);
@@ -933,14 +975,14 @@ int elf_file__find_func(struct elf_file *ef, const char *name, bool dynamic_only
 	int err;
 
 	if (!dynamic_only && ef->has_symtab) {
-		err = find_func_fd(ef, ef->fd, SHT_SYMTAB, name, vaddr, size);
+		err = find_func_fd(ef, ef->fd, ef->nr_scns, SHT_SYMTAB, name, vaddr, size);
 		if (err != -ENOENT)
 			return err;
 	}
-	err = find_func_fd(ef, ef->fd, SHT_DYNSYM, name, vaddr, size);
+	err = find_func_fd(ef, ef->fd, ef->nr_scns, SHT_DYNSYM, name, vaddr, size);
 	if (err != -ENOENT || dynamic_only || !elf_file_debug(ef))
 		return err;
-	return find_func_fd(ef, ef->dbg_fd, SHT_SYMTAB, name, vaddr, size);
+	return find_func_fd(ef, ef->dbg_fd, ef->dbg_nr_scns, SHT_SYMTAB, name, vaddr, size);
 }
 
 int elf_file__vaddr_to_offset(const struct elf_file *ef, __u64 vaddr, __u64 *off)
@@ -996,12 +1038,12 @@ int elf_file__load_symbols(struct elf_file *ef)
 	 */
 	if (!has_own_dwarf(ef))
 		debug_elf(ef);
-	err = ef->has_symtab ? symtab_from(&ef->st, ef->fd, SHT_SYMTAB) : -ENOENT;
+	err = ef->has_symtab ? symtab_from(&ef->st, ef->fd, ef->nr_scns, SHT_SYMTAB) : -ENOENT;
 	if (err == -ENOENT && elf_file_debug(ef))
-		err = symtab_from(&ef->st, ef->dbg_fd, SHT_SYMTAB);
+		err = symtab_from(&ef->st, ef->dbg_fd, ef->dbg_nr_scns, SHT_SYMTAB);
 	if (err == -ENOENT) {
 		ef->syms_state = SYMS_DYNSYM;
-		err = symtab_from(&ef->st, ef->fd, SHT_DYNSYM);
+		err = symtab_from(&ef->st, ef->fd, ef->nr_scns, SHT_DYNSYM);
 	}
 	if (err == -ENOENT)
 		err = 0;
@@ -1104,7 +1146,7 @@ static int alt_try(struct elf_file *ef, const char *path, const char *bid)
 	char got[sizeof(ef->build_id)];
 	int fd;
 
-	fd = procfs__open_in_root(ef->root, path, O_RDONLY | O_NONBLOCK);
+	fd = procfs__open_file_in_root(ef->root, path);
 	if (fd < 0)
 		return fd;
 	ef->alt_fd = fd;
