@@ -200,13 +200,15 @@ int procfs__open_under(const char *root, const struct proc_map *m)
 int procfs__open_mapped(pid_t pid, const struct proc_map *m)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
 		 (uint64_t)m->start, (uint64_t)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* A process may map a device it can open: opening it again can act. */
+	fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd >= 0)
-		return fd;
+		return reopen_regular(fd, &st);
 	if (m->deleted)
 		return -errno;
 	snprintf(path, sizeof(path), "/proc/%d/root", pid);

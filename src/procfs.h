@@ -41,7 +41,8 @@ const struct proc_map *proc_maps__find(const struct proc_maps *m, __u64 addr);
 bool proc_map__is_file(const struct proc_map *m);
 
 /*
- * Opens the file behind a mapping, O_RDONLY|O_CLOEXEC: map_files first
+ * Opens the file behind a mapping, O_RDONLY|O_CLOEXEC, if it is a regular
+ * file (-ENOEXEC otherwise: a process may map a device): map_files first
  * (works for deleted files and other mount namespaces), then
  * /proc/PID/root/PATH, whose inode must match the mapping.
  */
