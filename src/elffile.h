@@ -8,7 +8,8 @@
  * mapping (ip - start + pgoff), then into a vaddr with
  * elf_file__offset_to_vaddr().
  *
- * Nothing here is thread-safe: one thread owns a cache and its files.
+ * Nothing here is thread-safe but elf_file__nr_errors(): one thread owns a
+ * cache and its files.
  */
 
 #ifndef AS_ELFFILE_H
@@ -158,8 +159,9 @@ struct elf_cache_stats {
  * A cache of files keyed by build id, or by (dev, ino, size, mtime) for files
  * without one. max_bytes bounds the estimated memory of cached files and
  * their symbol tables; files in use are never evicted, so it can be
- * exceeded while they are. Each cached file holds an fd (two with a debug
- * file). NULL with errno set on failure.
+ * exceeded while they are; DWARF that alone would exceed it is not read
+ * (counted in oversized). Each cached file holds an fd, one more for a
+ * debug file and one more for its dwz file. NULL with errno set on failure.
  */
 struct elf_cache *elf_cache__new(size_t max_bytes);
 /* Files still referenced stay valid and are freed by their last put. */
