@@ -6,10 +6,17 @@
  * debug file, so that the DWARF users hang off the same object: the CFI
  * unwinders need (.eh_frame, .debug_frame) and the DWARF that gives
  * file:line and inline chains, each opened on first use and shared by every
- * process that maps the file. Handles are mmap-based:
- * symbol and string tables are page cache, not heap. A file truncated
- * under us would fault, but loaders and package managers replace files
- * rather than rewrite them.
+ * process that maps the file.
+ *
+ * Nothing reads a file through a mapping: any local user can truncate or
+ * overwrite a library a traced process maps (cp over it does), and a
+ * mapped page past the new end faults with SIGBUS in whoever touches it.
+ * libelf reads with ELF_C_READ instead: headers at open, each section's
+ * bytes with pread() into the heap when first asked for, so a file that
+ * shrinks or changes only makes a read fail, and the failure is counted
+ * (elf_file__nr_errors()). Symbol tables are read on a handle of their own
+ * that is ended once they are copied, so that only what lookups keep
+ * (CFI, DWARF) stays on the heap with the file.
  *
  * A symbol table is built on first use: function symbols sorted by address,
  * aliases merged, names copied into one arena; C++ names are demangled on
@@ -43,6 +50,7 @@
 #define STAT_KEY_LEN		80
 #define VERSYM_HIDDEN		0x8000	/* not the default version; glibc's <elf.h> lacks it */
 #define DNAMES_MIN		64
+#define CRC_CHUNK		(64 << 10)
 
 /* libstdc++'s demangler: <cxxabi.h> is C++ only, -lstdc++ is linked. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -122,9 +130,14 @@ struct elf_file {
 	Dwarf_CFI *eh_cfi;	/* ours to end */
 	Dwarf *dwarf;		/* on elf, or on dbg_elf when elf has no DWARF */
 	Dwarf_CFI *dbg_cfi;	/* owned by dwarf */
+	/* A dwz file's shared part (.gnu_debugaltlink), found by us. */
+	int alt_fd;
+	Elf *alt_elf;
+	Dwarf *alt_dwarf;
 	bool has_lines;
 	size_t dwarf_bytes;	/* estimated heap behind eh_cfi and dwarf */
 	struct dnames dnames;
+	bool failed;		/* a read failed: counted and logged once */
 	/* Owned by the cache while cache is set. */
 	int refs;
 	struct elf_cache *cache;
@@ -143,6 +156,38 @@ struct elf_cache {
 
 static void cache_account(struct elf_file *ef);
 static size_t hash_str(const char *s);
+
+/* Every read failure of every file, process-wide: the planner's files have no cache. */
+static __u64 nr_errors;
+
+__u64 elf_file__nr_errors(void)
+{
+	return __atomic_load_n(&nr_errors, __ATOMIC_RELAXED);
+}
+
+/*
+ * Counts and logs a file that could not be read, once per object. Logged
+ * here, not by a caller: most reads happen lazily, inside a lookup of a
+ * symbol, a frame or a line that has no error to return.
+ */
+static void file_failed(struct elf_file *ef, const char *what, int err)
+{
+	if (ef->failed)
+		return;
+	ef->failed = true;
+	__atomic_fetch_add(&nr_errors, 1, __ATOMIC_RELAXED);
+	pr_warn("cannot read %s%s (%s): %s\n", ef->root ?: "", ef->path ?: "an ELF file", what,
+		strerror(-err));
+}
+
+/*
+ * libelf reads the file with pread(), never through a mapping: see the top
+ * of this file. Every handle is opened here.
+ */
+static Elf *elf_read(int fd)
+{
+	return elf_begin(fd, ELF_C_READ, NULL);
+}
 
 /* Symbol tables: reading */
 
@@ -177,12 +222,15 @@ static int sym_iter__init(struct sym_iter *it, Elf *elf, Elf64_Word type)
 	Elf_Scn *scn, *vscn;
 
 	memset(it, 0, sizeof(*it));
+	if (!elf)
+		return -EIO;	/* a handle of its own could not be had */
 	scn = find_scn(elf, type, &shdr);
 	if (!scn || !shdr.sh_entsize)
 		return -ENOENT;
 	it->syms = elf_getdata(scn, NULL);
-	if (!it->syms)
-		return -EINVAL;
+	/* The names too, now: elf_strptr() failing later would just skip symbols. */
+	if (!it->syms || !elf_getdata(elf_getscn(elf, shdr.sh_link), NULL))
+		return -EIO;
 	it->elf = elf;
 	it->strndx = shdr.sh_link;
 	it->n = shdr.sh_size / shdr.sh_entsize;
@@ -389,6 +437,36 @@ out:
 	return err;
 }
 
+/*
+ * A handle of its own on fd for one pass over a symbol table: libelf keeps
+ * the sections a handle read until elf_end(). NULL when the file no longer
+ * has the nr_scns sections it had at open (cut or overwritten since).
+ */
+static Elf *elf_pass(int fd, size_t nr_scns)
+{
+	Elf *elf = elf_read(fd);
+	GElf_Shdr sh;
+	size_t n;
+
+	if (elf && (elf_kind(elf) != ELF_K_ELF || elf_getshdrnum(elf, &n) || n != nr_scns ||
+		    (n && !gelf_getshdr(elf_getscn(elf, n - 1), &sh)))) {
+		elf_end(elf);
+		return NULL;
+	}
+	return elf;
+}
+
+/* The table read on a handle of its own, ended once it is copied. */
+static int symtab_from(struct symtab *st, int fd, size_t nr_scns, Elf64_Word type)
+{
+	Elf *elf = elf_pass(fd, nr_scns);
+	int err;
+
+	err = elf ? symtab__build(st, elf, type) : -EIO;
+	elf_end(elf);
+	return err;
+}
+
 static void symtab__free(struct symtab *st)
 {
 	size_t i;
@@ -487,15 +565,12 @@ static const char *symtab__name(struct symtab *st, struct sym *s)
 
 /* Separate debug files */
 
-static void read_build_id(Elf *elf, char *hex, size_t size)
+/* len bytes of id in lowercase hex: hex holds 2 * len + 1. */
+static void hex_of(const unsigned char *id, size_t len, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";
-	const unsigned char *id;
-	ssize_t len, i;
+	size_t i;
 
-	len = dwelf_elf_gnu_build_id(elf, (const void **)&id);
-	if (len < 0 || (size_t)len * 2 >= size)
-		len = 0;
 	for (i = 0; i < len; i++) {
 		hex[2 * i] = digits[id[i] >> 4];
 		hex[2 * i + 1] = digits[id[i] & 0xf];
@@ -503,12 +578,33 @@ static void read_build_id(Elf *elf, char *hex, size_t size)
 	hex[2 * len] = '\0';
 }
 
-static bool crc_matches(Elf *elf, GElf_Word crc)
+static void read_build_id(Elf *elf, char *hex, size_t size)
 {
-	size_t len;
-	const char *p = elf_rawfile(elf, &len);
+	const void *id;
+	ssize_t len;
 
-	return p && crc32_z(0, (const Bytef *)p, len) == crc;
+	len = dwelf_elf_gnu_build_id(elf, &id);
+	if (len < 0 || (size_t)len * 2 >= size)
+		len = 0;
+	hex_of(id, len, hex);
+}
+
+/* The CRC32 of the whole file, read in chunks: elf_rawfile() would copy it all. */
+static bool crc_matches(int fd, GElf_Word crc)
+{
+	unsigned char *buf = malloc(CRC_CHUNK);
+	uLong sum = crc32_z(0, NULL, 0);
+	off_t off = 0;
+	ssize_t n;
+
+	if (!buf)
+		return false;
+	while ((n = pread(fd, buf, CRC_CHUNK, off)) > 0) {
+		sum = crc32_z(sum, buf, n);
+		off += n;
+	}
+	free(buf);
+	return !n && sum == crc;
 }
 
 /*
@@ -517,6 +613,22 @@ static bool crc_matches(Elf *elf, GElf_Word crc)
  * given, the debuglink's CRC32 of the whole file. Build ids are compared
  * first because the CRC means reading the whole file.
  */
+static int check_extents(Elf *elf, const GElf_Ehdr *eh, size_t nr_scns, __u64 size);
+
+/* A debug file must hold what its headers say, as the file itself must. */
+static int debug_extents(Elf *elf, int fd)
+{
+	struct stat st;
+	GElf_Ehdr eh;
+	size_t n;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!gelf_getehdr(elf, &eh) || elf_getshdrnum(elf, &n))
+		return -EIO;
+	return check_extents(elf, &eh, n, st.st_size);
+}
+
 static int debug_try(struct elf_file *ef, const char *path, const GElf_Word *crc)
 {
 	char bid[sizeof(ef->build_id)];
@@ -524,18 +636,23 @@ static int debug_try(struct elf_file *ef, const char *path, const GElf_Word *crc
 	Elf *elf;
 	int fd, err;
 
-	fd = procfs__open_in_root(ef->root, path, O_RDONLY);
+	fd = procfs__open_file_in_root(ef->root, path);
 	if (fd < 0)
 		return fd;
 	err = -ENOENT;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_read(fd);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !find_scn(elf, SHT_SYMTAB, &shdr))
 		goto out_close;
+	err = debug_extents(elf, fd);
+	if (err) {
+		file_failed(ef, path, err);
+		goto out_close;
+	}
 	read_build_id(elf, bid, sizeof(bid));
 	if (*bid && *ef->build_id)
 		err = strcmp(bid, ef->build_id) ? -ESTALE : 0;
 	else
-		err = crc && crc_matches(elf, *crc) ? 0 : -ESTALE;
+		err = crc && crc_matches(fd, *crc) ? 0 : -ESTALE;
 	if (err) {
 		pr_debug("elf: %s%s does not match its file, ignoring\n", ef->root, path);
 		goto out_close;
@@ -609,23 +726,30 @@ static Elf *elf_file_debug(struct elf_file *ef)
 }
 
 /* A section called name whose bytes are in the file (not NOBITS, as in debug files). */
-static bool has_section(Elf *elf, const char *name)
+/* The bytes of the sections called name whose bytes are in the file. */
+static __u64 section_bytes(Elf *elf, const char *name)
 {
 	Elf_Scn *scn = NULL;
 	const char *sname;
 	GElf_Shdr shdr;
 	size_t strndx;
+	__u64 n = 0;
 
 	if (elf_getshdrstrndx(elf, &strndx))
-		return false;
+		return 0;
 	while ((scn = elf_nextscn(elf, scn))) {
 		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
 			continue;
 		sname = elf_strptr(elf, strndx, shdr.sh_name);
 		if (sname && !strcmp(sname, name))
-			return true;
+			n += shdr.sh_size;
 	}
-	return false;
+	return n;
+}
+
+static bool has_section(Elf *elf, const char *name)
+{
+	return section_bytes(elf, name) != 0;
 }
 
 /* Built with -g and not stripped: the file is its own debug file. */
@@ -662,29 +786,73 @@ static int read_loads(struct elf_file *ef)
 	return 0;
 }
 
+static bool beyond(__u64 off, __u64 len, __u64 size)
+{
+	return off > size || len > size - off;
+}
+
+/*
+ * Whether the file holds every byte its headers promise: a file cut short
+ * (truncated, or still being copied) is refused now rather than failing in
+ * the middle of a lookup. The headers are read and kept from here on.
+ */
+static int check_extents(Elf *elf, const GElf_Ehdr *eh, size_t nr_scns, __u64 size)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	/* libelf counts no sections when their table does not fit the file. */
+	if ((eh->e_shnum && nr_scns != eh->e_shnum) ||
+	    (nr_scns && beyond(eh->e_shoff, (__u64)nr_scns * eh->e_shentsize, size)))
+		return -EIO;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh))
+			return -EIO;
+		if (sh.sh_type != SHT_NOBITS && beyond(sh.sh_offset, sh.sh_size, size))
+			return -EIO;
+	}
+	return 0;
+}
+
 static int elf_file_init(struct elf_file *ef, const struct elf_open_opts *opts)
 {
+	struct stat st;
 	GElf_Shdr shdr;
 	GElf_Ehdr eh;
+	size_t i;
+	int err;
 
 	ef->root = strdup(opts && opts->root ? opts->root : "");
 	ef->path = opts && opts->path ? strdup(opts->path) : NULL;
 	if (!ef->root || (opts && opts->path && !ef->path))
 		return -ENOMEM;
+	if (fstat(ef->fd, &st))
+		return -errno;
+	/* A FIFO or a device would block or never end: only files are ELF files. */
+	if (!S_ISREG(st.st_mode))
+		return -ENOEXEC;
 	elf_version(EV_CURRENT);
-	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
+	ef->elf = elf_read(ef->fd);
 	if (!ef->elf)
 		return -EIO;
 	if (elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &eh) ||
 	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) || elf_getshdrnum(ef->elf, &ef->nr_scns))
 		return -ENOEXEC;
+	err = check_extents(ef->elf, &eh, ef->nr_scns, st.st_size);
+	if (err)
+		return err;
 	ef->dyn = eh.e_type == ET_DYN;
 	ef->has_symtab = find_scn(ef->elf, SHT_SYMTAB, &shdr) != NULL;
 	read_build_id(ef->elf, ef->build_id, sizeof(ef->build_id));
-	return read_loads(ef);
+	err = read_loads(ef);
+	for (i = 0; !err && i < ef->nr_loads; i++)
+		if (beyond(ef->loads[i].off, ef->loads[i].filesz, st.st_size))
+			err = -EIO;
+	return err;
 }
 
 static void dnames__free(struct dnames *t);
+static void alt_close(struct elf_file *ef);
 
 static void elf_file_destroy(struct elf_file *ef)
 {
@@ -693,6 +861,7 @@ static void elf_file_destroy(struct elf_file *ef)
 	/* The DWARF handles read their Elf's data: end them first. */
 	dwarf_cfi_end(ef->eh_cfi);
 	dwarf_end(ef->dwarf);
+	alt_close(ef);
 	elf_end(ef->dbg_elf);
 	if (ef->dbg_fd >= 0)
 		close(ef->dbg_fd);
@@ -719,9 +888,12 @@ int elf_file__open(int fd, const struct elf_open_opts *opts, struct elf_file **o
 	}
 	ef->fd = fd;
 	ef->dbg_fd = -1;
+	ef->alt_fd = -1;
 	ef->refs = 1;
 	err = elf_file_init(ef, opts);
 	if (err) {
+		if (err != -ENOMEM)
+			file_failed(ef, "open", err);
 		elf_file_destroy(ef);
 		return err;
 	}
@@ -783,20 +955,34 @@ static int find_func_in(Elf *elf, Elf64_Word type, const char *name, __u64 *vadd
 	return 0;
 }
 
+/* Searches fd's table of that type on a handle of its own: see the top of this file. */
+static int find_func_fd(struct elf_file *ef, int fd, size_t nr_scns, Elf64_Word type,
+			const char *name, __u64 *vaddr, __u64 *size)
+{
+	Elf *elf = elf_pass(fd, nr_scns);
+	int err;
+
+	err = find_func_in(elf, type, name, vaddr, size);
+	elf_end(elf);
+	if (err == -EIO)
+		file_failed(ef, "symbols", err);
+	return err;
+}
+
 int elf_file__find_func(struct elf_file *ef, const char *name, bool dynamic_only,
 			__u64 *vaddr, __u64 *size)
 {
 	int err;
 
-	if (!dynamic_only) {
-		err = find_func_in(ef->elf, SHT_SYMTAB, name, vaddr, size);
+	if (!dynamic_only && ef->has_symtab) {
+		err = find_func_fd(ef, ef->fd, ef->nr_scns, SHT_SYMTAB, name, vaddr, size);
 		if (err != -ENOENT)
 			return err;
 	}
-	err = find_func_in(ef->elf, SHT_DYNSYM, name, vaddr, size);
+	err = find_func_fd(ef, ef->fd, ef->nr_scns, SHT_DYNSYM, name, vaddr, size);
 	if (err != -ENOENT || dynamic_only || !elf_file_debug(ef))
 		return err;
-	return find_func_in(ef->dbg_elf, SHT_SYMTAB, name, vaddr, size);
+	return find_func_fd(ef, ef->dbg_fd, ef->dbg_nr_scns, SHT_SYMTAB, name, vaddr, size);
 }
 
 int elf_file__vaddr_to_offset(const struct elf_file *ef, __u64 vaddr, __u64 *off)
@@ -852,15 +1038,17 @@ int elf_file__load_symbols(struct elf_file *ef)
 	 */
 	if (!has_own_dwarf(ef))
 		debug_elf(ef);
-	err = symtab__build(&ef->st, ef->elf, SHT_SYMTAB);
+	err = ef->has_symtab ? symtab_from(&ef->st, ef->fd, ef->nr_scns, SHT_SYMTAB) : -ENOENT;
 	if (err == -ENOENT && elf_file_debug(ef))
-		err = symtab__build(&ef->st, ef->dbg_elf, SHT_SYMTAB);
+		err = symtab_from(&ef->st, ef->dbg_fd, ef->dbg_nr_scns, SHT_SYMTAB);
 	if (err == -ENOENT) {
 		ef->syms_state = SYMS_DYNSYM;
-		err = symtab__build(&ef->st, ef->elf, SHT_DYNSYM);
+		err = symtab_from(&ef->st, ef->fd, ef->nr_scns, SHT_DYNSYM);
 	}
 	if (err == -ENOENT)
 		err = 0;
+	if (err == -EIO)
+		file_failed(ef, "symbols", err);
 	if (err)
 		ef->syms_state = SYMS_FAILED;
 	ef->syms_err = err;
@@ -899,30 +1087,34 @@ const char *elf_file__symbolize(struct elf_file *ef, __u64 vaddr, __u64 *start,
 
 Dwarf_CFI *elf_file__eh_cfi(struct elf_file *ef)
 {
-	GElf_Shdr shdr;
-	Elf_Scn *scn = NULL;
-	size_t strndx;
-	const char *name;
+	__u64 size;
 
 	if (ef->eh_cfi_done)
 		return ef->eh_cfi;
 	ef->eh_cfi_done = true;
+	/*
+	 * Only through the section: without one, libdw sizes .eh_frame from
+	 * PT_GNU_EH_FRAME with elf_rawfile(), which on our handles reads the
+	 * whole file into the heap.
+	 */
+	size = section_bytes(ef->elf, ".eh_frame");
+	if (!size)
+		return NULL;
 	ef->eh_cfi = dwarf_getcfi_elf(ef->elf);
-	if (!ef->eh_cfi || elf_getshdrstrndx(ef->elf, &strndx))
-		return ef->eh_cfi;
-	/* libdw interns the CIEs and FDEs it meets: up to about the table's size. */
-	while ((scn = elf_nextscn(ef->elf, scn))) {
-		name = gelf_getshdr(scn, &shdr) ? elf_strptr(ef->elf, strndx, shdr.sh_name) : NULL;
-		if (name && !strcmp(name, ".eh_frame"))
-			ef->dwarf_bytes += shdr.sh_size;
+	if (!ef->eh_cfi) {
+		file_failed(ef, ".eh_frame", -EIO);
+		return NULL;
 	}
+	/* Its bytes, read now, and the CIEs and FDEs libdw interns: up to as much again. */
+	ef->dwarf_bytes += 2 * size + section_bytes(ef->elf, ".eh_frame_hdr");
 	cache_account(ef);
 	return ef->eh_cfi;
 }
 
 /*
- * Heap the DWARF will take: its compressed sections inflated, plus about a
- * quarter of it for libdw's tables of the units, lines and names it reads.
+ * Heap the DWARF will take: dwarf_begin_elf() reads every .debug_* section
+ * (compressed ones inflated), plus about a quarter of that for libdw's
+ * tables of the units, lines and names it reads.
  */
 static size_t dwarf_estimate(Elf *elf)
 {
@@ -932,7 +1124,7 @@ static size_t dwarf_estimate(Elf *elf)
 	GElf_Chdr chdr;
 	size_t n = 0, strndx;
 
-	if (elf_getshdrstrndx(elf, &strndx))
+	if (!elf || elf_getshdrstrndx(elf, &strndx))
 		return 0;
 	while ((scn = elf_nextscn(elf, scn))) {
 		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
@@ -943,15 +1135,116 @@ static size_t dwarf_estimate(Elf *elf)
 		if ((shdr.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &chdr))
 			n += chdr.ch_size + chdr.ch_size / 4;
 		else
-			n += shdr.sh_size / 4;
+			n += shdr.sh_size + shdr.sh_size / 4;
 	}
 	return n;
 }
 
+/* Opens a dwz file found under root at path; 0 or -errno. */
+static int alt_try(struct elf_file *ef, const char *path, const char *bid)
+{
+	char got[sizeof(ef->build_id)];
+	int fd;
+
+	fd = procfs__open_file_in_root(ef->root, path);
+	if (fd < 0)
+		return fd;
+	ef->alt_fd = fd;
+	ef->alt_elf = elf_read(fd);
+	if (!ef->alt_elf)
+		return -EIO;
+	read_build_id(ef->alt_elf, got, sizeof(got));
+	if (strcmp(got, bid))
+		return -ESTALE;
+	ef->alt_dwarf = dwarf_begin_elf(ef->alt_elf, DWARF_C_READ, NULL);
+	return ef->alt_dwarf ? 0 : -EIO;
+}
+
+static void alt_close(struct elf_file *ef)
+{
+	dwarf_end(ef->alt_dwarf);
+	elf_end(ef->alt_elf);
+	if (ef->alt_fd >= 0)
+		close(ef->alt_fd);
+	ef->alt_dwarf = NULL;
+	ef->alt_elf = NULL;
+	ef->alt_fd = -1;
+}
+
+/*
+ * The shared part of a dwz-compressed DWARF (.gnu_debugaltlink), looked up
+ * here under root, by build id and then by the link's path: libdw would
+ * open it itself, mapped (dwarf_begin() uses ELF_C_READ_MMAP) and outside
+ * the process's root. 0 when there is no link or it is set; -ENOENT when
+ * it is not found, and then the DWARF must not be used: libdw would go
+ * looking for it on the first DIE that refers to it.
+ */
+static int dwarf_set_alt(struct elf_file *ef, Dwarf *dw)
+{
+	char bid[sizeof(ef->build_id)], path[PATH_MAX];
+	const char *name;
+	const void *id;
+	ssize_t len;
+
+	len = dwelf_dwarf_gnu_debugaltlink(dw, &name, &id);
+	if (!len)
+		return 0;
+	if (len < 2 || (size_t)len * 2 >= sizeof(bid))
+		return -ENOENT;
+	hex_of(id, len, bid);
+	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", bid, bid + 2);
+	if (alt_try(ef, path, bid)) {
+		alt_close(ef);
+		if (*name != '/' || alt_try(ef, name, bid)) {
+			alt_close(ef);
+			return -ENOENT;
+		}
+	}
+	dwarf_setalt(dw, ef->alt_dwarf);
+	ef->dwarf_bytes += dwarf_estimate(ef->alt_elf);
+	return 0;
+}
+
+/*
+ * Split DWARF (.dwo and .dwp files) libdw opens on its own, mapped, from
+ * paths the file names (any directory at all): the DWARF of a file with
+ * skeleton units is not used. Listing units reads no DIEs of theirs.
+ */
+static bool has_skeletons(Dwarf *dw)
+{
+	Dwarf_CU *cu = NULL;
+	uint8_t type;
+
+	while (!dwarf_get_units(dw, cu, &cu, NULL, &type, NULL, NULL))
+		if (type == DW_UT_skeleton)
+			return true;
+	return false;
+}
+
+/* elf's DWARF, with its dwz part; NULL if there is none or it cannot be used safely. */
+static Dwarf *dwarf_open(struct elf_file *ef, Elf *elf)
+{
+	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+
+	if (!dw) {
+		/* Sections were there to read: they could not be. */
+		if (has_section(elf, ".debug_info") || has_section(elf, ".debug_frame"))
+			file_failed(ef, "DWARF", -EIO);
+		return NULL;
+	}
+	if (dwarf_set_alt(ef, dw) || has_skeletons(dw)) {
+		pr_debug("elf: DWARF of %s%s refers to other files, not used\n", ef->root,
+			 ef->path ?: ef->build_id);
+		dwarf_end(dw);
+		return NULL;
+	}
+	return dw;
+}
+
 /*
  * The file's DWARF, opened once. libdw (since 0.165) inflates SHF_COMPRESSED
- * sections itself, as Debian's debug files have them, and finds a dwz
- * .gnu_debugaltlink file under /usr/lib/debug/.build-id on its own.
+ * sections itself, as Debian's debug files have them. In a cache, DWARF
+ * that alone would take more than the cache's budget is not read.
  */
 static Dwarf *elf_file_dwarf(struct elf_file *ef)
 {
@@ -965,12 +1258,16 @@ static Dwarf *elf_file_dwarf(struct elf_file *ef)
 	if (!elf)
 		return NULL;
 	est = dwarf_estimate(elf);
-	ef->has_lines = has_section(elf, ".debug_line") && has_section(elf, ".debug_info");
-	ef->dwarf = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
-	if (!ef->dwarf) {
-		ef->has_lines = false;
+	if (ef->cache && est > ef->cache->max_bytes) {
+		ef->cache->stats.oversized++;
+		pr_debug("elf: DWARF of %s%s would take %zu MiB, not read\n", ef->root,
+			 ef->path ?: ef->build_id, est >> 20);
 		return NULL;
 	}
+	ef->dwarf = dwarf_open(ef, elf);
+	if (!ef->dwarf)
+		return NULL;
+	ef->has_lines = has_section(elf, ".debug_line") && has_section(elf, ".debug_info");
 	ef->dwarf_bytes += est;
 	cache_account(ef);
 	return ef->dwarf;

@@ -8,7 +8,8 @@
  * mapping (ip - start + pgoff), then into a vaddr with
  * elf_file__offset_to_vaddr().
  *
- * Nothing here is thread-safe: one thread owns a cache and its files.
+ * Nothing here is thread-safe but elf_file__nr_errors(): one thread owns a
+ * cache and its files.
  */
 
 #ifndef AS_ELFFILE_H
@@ -45,6 +46,15 @@ struct elf_open_opts {
 int elf_file__open(int fd, const struct elf_open_opts *opts, struct elf_file **out);
 /* Frees a file from elf_file__open(), like elf_file__put(). NULL is fine. */
 void elf_file__free(struct elf_file *ef);
+
+/*
+ * Files that could not be read, process-wide and from any thread: not ELF,
+ * shorter than their headers say, or truncated or overwritten while read.
+ * Files are read with pread(), never mapped, so that is all a file changed
+ * under us can do. Each failure is counted and logged (a warning) once per
+ * opened object; later lookups in it just find less.
+ */
+__u64 elf_file__nr_errors(void);
 
 /* GNU build id in lowercase hex, "" if the file has none. */
 const char *elf_file__build_id(const struct elf_file *ef);
@@ -142,14 +152,16 @@ struct elf_cache_stats {
 	__u64 evictions;	/* files dropped to stay under max_bytes */
 	__u64 files;		/* cached now, referenced or not */
 	__u64 bytes;		/* their estimated memory */
+	__u64 oversized;	/* files whose DWARF alone exceeds max_bytes: not read */
 };
 
 /*
  * A cache of files keyed by build id, or by (dev, ino, size, mtime) for files
  * without one. max_bytes bounds the estimated memory of cached files and
  * their symbol tables; files in use are never evicted, so it can be
- * exceeded while they are. Each cached file holds an fd (two with a debug
- * file). NULL with errno set on failure.
+ * exceeded while they are; DWARF that alone would exceed it is not read
+ * (counted in oversized). Each cached file holds an fd, one more for a
+ * debug file and one more for its dwz file. NULL with errno set on failure.
  */
 struct elf_cache *elf_cache__new(size_t max_bytes);
 /* Files still referenced stay valid and are freed by their last put. */

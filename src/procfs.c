@@ -153,23 +153,42 @@ bool proc_map__is_file(const struct proc_map *m)
 	return m->ino && m->path[0] == '/';
 }
 
+/* O_RDONLY through an O_PATH fd that is a regular file; consumes pfd. */
+static int reopen_regular(int pfd, struct stat *st)
+{
+	char self[64];
+	int fd;
+
+	if (fstat(pfd, st)) {
+		fd = -errno;
+	} else if (!S_ISREG(st->st_mode)) {
+		fd = -ENOEXEC;
+	} else {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+		fd = open(self, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
+	close(pfd);
+	return fd;
+}
+
 int procfs__open_under(const char *root, const struct proc_map *m)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	int fd, err;
+	int fd;
 
 	if (m->deleted)
 		return -ENOENT;
 	snprintf(path, sizeof(path), "%s%s", root, m->path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The path is the process's to replace: with a FIFO, or a link to a device. */
+	fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
+	fd = reopen_regular(fd, &st);
+	if (fd < 0)
+		return fd;
 	/* The path may name another file by now (replaced on upgrade). */
 	if (st.st_ino != m->ino) {
 		close(fd);
@@ -181,13 +200,15 @@ int procfs__open_under(const char *root, const struct proc_map *m)
 int procfs__open_mapped(pid_t pid, const struct proc_map *m)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
 		 (uint64_t)m->start, (uint64_t)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* A process may map a device it can open: opening it again can act. */
+	fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd >= 0)
-		return fd;
+		return reopen_regular(fd, &st);
 	if (m->deleted)
 		return -errno;
 	snprintf(path, sizeof(path), "/proc/%d/root", pid);
@@ -233,6 +254,14 @@ int procfs__open_in_root(const char *root, const char *path, int flags)
 		fd = -errno;
 	close(dfd);
 	return fd;
+}
+
+int procfs__open_file_in_root(const char *root, const char *path)
+{
+	struct stat st;
+	int pfd = procfs__open_in_root(root, path, O_PATH);
+
+	return pfd < 0 ? pfd : reopen_regular(pfd, &st);
 }
 
 pid_t procfs__nspid(pid_t pid)

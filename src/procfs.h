@@ -41,7 +41,8 @@ const struct proc_map *proc_maps__find(const struct proc_maps *m, __u64 addr);
 bool proc_map__is_file(const struct proc_map *m);
 
 /*
- * Opens the file behind a mapping, O_RDONLY|O_CLOEXEC: map_files first
+ * Opens the file behind a mapping, O_RDONLY|O_CLOEXEC, if it is a regular
+ * file (-ENOEXEC otherwise: a process may map a device): map_files first
  * (works for deleted files and other mount namespaces), then
  * /proc/PID/root/PATH, whose inode must match the mapping.
  */
@@ -58,6 +59,13 @@ int procfs__mapped_path(pid_t pid, const struct proc_map *m, char *buf, size_t l
  * added. Returns the fd or -errno.
  */
 int procfs__open_in_root(const char *root, const char *path, int flags);
+/*
+ * The same, O_RDONLY, for a regular file only (-ENOEXEC otherwise): it is
+ * looked at through O_PATH first, since opening a FIFO blocks and opening
+ * a device can act (a watchdog device arms on open), and paths next to a
+ * traced program are anyone's to make.
+ */
+int procfs__open_file_in_root(const char *root, const char *path);
 /* pid as the process itself knows it: the last NSpid of its status; pid if unknown. */
 pid_t procfs__nspid(pid_t pid);
 

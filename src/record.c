@@ -20,6 +20,7 @@
 #include "aggregator.h"
 #include "attach.h"
 #include "cli.h"
+#include "elffile.h"
 #include "exporter.h"
 #include "ingest.h"
 #include "log.h"
@@ -512,6 +513,7 @@ static int write_profile(struct rec *r)
 	so.overflowed = st[AS_STAT_OVERFLOW];
 	so.overflow_nostack = st[AS_STAT_OVERFLOW_NOSTACK];
 	so.small_records = st[AS_STAT_SMALL_RECORD];
+	so.file_errors = elf_file__nr_errors();
 	summary__print(stderr, r->agg, &so);
 	return 0;
 }

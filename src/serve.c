@@ -410,6 +410,12 @@ static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
 		       (double)ec.bytes);
 	metrics__counter(m, "allocscope_symbol_cache_evictions_total", "ELF files evicted.",
 			 (double)ec.evictions);
+	metrics__counter(m, "allocscope_symbol_cache_oversized_total",
+			 "ELF files whose DWARF alone exceeds symbol_cache_mb: read without lines.",
+			 (double)ec.oversized);
+	metrics__counter(m, "allocscope_file_errors_total",
+			 "ELF files that could not be read: not ELF, truncated or changed while read.",
+			 (double)elf_file__nr_errors());
 }
 
 static void metric_http(struct metrics *m, const struct daemon *d)

@@ -305,6 +305,9 @@ static void print_totals(FILE *f, const struct agg_totals *t, const struct summa
 		fprintf(f, "  degraded, not lost (ring buffer full): %llu samples kept in the kernel with frame-pointer stacks (%llu without any stack), %llu sent with frame-pointer stacks instead of a stack copy\n",
 			(unsigned long long)o->overflowed, (unsigned long long)o->overflow_nostack,
 			(unsigned long long)o->small_records);
+	if (o->file_errors)
+		fprintf(f, "  %llu file%s could not be read (not ELF, truncated or changed): frames in them may be unnamed\n",
+			(unsigned long long)o->file_errors, o->file_errors == 1 ? "" : "s");
 }
 
 void summary__print(FILE *f, struct agg *a, const struct summary_opts *o)

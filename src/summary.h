@@ -35,6 +35,7 @@ struct summary_opts {
 	__u64 overflowed;		/* kept in the kernel, frame-pointer stacks */
 	__u64 overflow_nostack;		/* ... of those, without a stack */
 	__u64 small_records;		/* frame-pointer stacks instead of a stack copy */
+	__u64 file_errors;		/* ELF files that could not be read */
 };
 
 void summary__print(FILE *f, struct agg *a, const struct summary_opts *o);

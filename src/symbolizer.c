@@ -387,8 +387,10 @@ static struct elf_file *open_file(struct addr_space *as, const struct proc_map *
 		pr_debug("pid %d: cannot open %s: %s\n", as->pid, pm->path, strerror(-fd));
 		return NULL;
 	}
+	/* A file that cannot be read was counted and logged by the cache. */
 	if (elf_cache__get(as->sym->cache, fd, &opts, &ef))
 		return NULL;
+	pr_debug("pid %d: opened %s\n", as->pid, pm->path);
 	/*
 	 * Symbols (and separate debug files, found under the process's root)
 	 * are read now: a container's root is gone once its process exits.

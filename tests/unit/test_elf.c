@@ -16,11 +16,14 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "elffile.h"
 #include "test.h"
 #include "fixture.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static char tmpdir[] = "/tmp/test_elf.XXXXXX";
 static bool have_tools, have_fixtures;
@@ -570,14 +573,111 @@ static void test_versioned(void)
 
 static void test_not_elf(void)
 {
+	__u64 before = elf_file__nr_errors();
 	struct elf_file *ef = NULL;
-	int err;
+	int fd, err;
 
 	NEED_FIXTURES();
 	ef = open_elf(fx("prog.c"), "", NULL, &err);
 	ASSERT(!ef && err == -ENOEXEC, "source file: %d", err);
 	ef = open_elf(fx("lib.o"), "", NULL, &err);
 	ASSERT(!ef && err == -ENOEXEC, "relocatable: %d", err);
+	/* Not a file: a FIFO would block every read. */
+	ASSERT(!sh("rm -f %s && mkfifo %s", fx("fifo"), fx("fifo")), "mkfifo");
+	fd = open(fx("fifo"), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT(fd >= 0, "open fifo: %s", strerror(errno));
+	ASSERT_EQ(elf_file__open(fd, NULL, &ef), -ENOEXEC);
+	ASSERT_EQ(elf_file__nr_errors() - before, 3);
+}
+
+/*
+ * Runs a case in a child, so that a signal (SIGBUS from a file mapped and
+ * cut under us) fails that case rather than ending the suite.
+ */
+static void in_child(void (*body)(void))
+{
+	int st;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid) {
+		body();
+		fflush(stdout);
+		_exit(t_case_failed || t_case_skipped ? 1 : 0);
+	}
+	ASSERT(waitpid(pid, &st, 0) == pid, "waitpid");
+	ASSERT(!WIFSIGNALED(st), "killed by signal %d", WTERMSIG(st));
+	ASSERT(WIFEXITED(st) && !WEXITSTATUS(st), "the case failed in its child");
+}
+
+/* A copy of a fixture to cut or overwrite: "scratch". */
+static const char *scratch(const char *name)
+{
+	const char *path = fx("scratch");
+
+	return sh("cp %s %s", fx(name), path) ? NULL : path;
+}
+
+/* Cut anywhere, a file is refused at open, with the error counted. */
+static void test_truncated(void)
+{
+	static const char *const cuts[] = { "-1", "-4096", "3000", "40", "0" };
+	static const int want[] = { -EIO, -EIO, -EIO, -ENOEXEC, -ENOEXEC };
+	__u64 before = elf_file__nr_errors();
+	struct elf_file *ef;
+	const char *path;
+	size_t i;
+	int err;
+
+	NEED_FIXTURES();
+	for (i = 0; i < ARRAY_SIZE(cuts); i++) {
+		path = scratch("prog_pie");
+		ASSERT(path && !sh("truncate -s %s %s", cuts[i], path), "cut %s", cuts[i]);
+		ef = open_elf(path, "", NULL, &err);
+		ASSERT(!ef, "cut %s: opened", cuts[i]);
+		ASSERT(err == want[i], "cut %s: %d, want %d", cuts[i], err, want[i]);
+	}
+	ASSERT_EQ(elf_file__nr_errors() - before, ARRAY_SIZE(cuts));
+}
+
+/*
+ * Cut after it was opened: what was not read yet fails, counted once for
+ * the object; what was read (its symbols) still answers.
+ */
+static void shrinks_body(void)
+{
+	struct elf_file *ef, *loaded;
+	__u64 before, vaddr, size, v, s;
+	char buf[16];
+
+	ASSERT(nm_sym(fx("prog_pie"), false, "alpha_site", &vaddr, &size), "alpha_site");
+	ASSERT(!sh("cp %s %s && cp %s %s", fx("prog_pie"), fx("cut1"), fx("prog_pie"),
+		   fx("cut2")), "copies");
+	OPEN(ef, fx("cut1"), "", NULL);
+	OPEN(loaded, fx("cut2"), "", NULL);
+	ASSERT(!elf_file__load_symbols(loaded), "symbols before the cut");
+	before = elf_file__nr_errors();
+	ASSERT(!sh("truncate -s 0 %s && truncate -s 4096 %s", fx("cut1"), fx("cut2")), "cut");
+	ASSERT_EQ(elf_file__load_symbols(ef), -EIO);
+	ASSERT(!elf_file__symbolize(ef, vaddr, NULL, NULL), "a symbol from nothing");
+	ASSERT_EQ(elf_file__find_func(ef, "alpha_site", false, &v, &s), -EIO);
+	ASSERT(!elf_file__eh_cfi(ef), "CFI from nothing");
+	ASSERT(!elf_file__has_lines(ef), "lines from nothing");
+	ASSERT_EQ(elf_file__read(ef, 0, buf, sizeof(buf)), 0);
+	ASSERT_EQ(elf_file__nr_errors() - before, 1);
+	ASSERT_STREQ(elf_file__symbolize(loaded, vaddr, NULL, NULL), "alpha_site");
+	ASSERT(!elf_file__has_lines(loaded), "lines from a cut file");
+	ASSERT_EQ(elf_file__nr_errors() - before, 2);
+	elf_file__free(ef);
+	elf_file__free(loaded);
+}
+
+static void test_shrinks(void)
+{
+	NEED_FIXTURES();
+	in_child(shrinks_body);
 }
 
 static int cache_get(struct elf_cache *c, const char *path, struct elf_file **ef)
@@ -793,6 +893,8 @@ int main(void)
 	RUN(test_libc);
 	RUN(test_versioned);
 	RUN(test_not_elf);
+	RUN(test_truncated);
+	RUN(test_shrinks);
 	RUN(test_cache_identity);
 	RUN(test_cache_tiny);
 	RUN(test_cache_lru);
