@@ -54,7 +54,7 @@ enum config_label {
 struct config {
 	char *listen;			/* HTTP endpoint, "ADDR:PORT" (http__check_listen()) */
 	char *export_dir;		/* absolute */
-	unsigned int export_interval;	/* seconds; 0: no periodic exports */
+	__u64 export_interval_ns;	/* 0: no periodic exports */
 	unsigned int retention_count;	/* exported profiles kept */
 	__u64 retention_bytes;		/* their total size */
 	__u64 sample_rate;		/* bytes; 1 = every allocation */

@@ -487,7 +487,7 @@ static void export_interval(struct daemon *d)
 			d->st.export_errors[EXPORT_ERR_RETAIN]++;
 	}
 next:
-	d->next_export_ns = now + d->cfg.export_interval * 1000000000ULL;
+	d->next_export_ns = now + d->cfg.export_interval_ns;
 }
 
 /* --- housekeeping ---------------------------------------------------------- */
@@ -506,11 +506,11 @@ static bool tgid_gone(pid_t tgid, void *ctx)
  */
 static void housekeep(struct daemon *d)
 {
-	__u64 keep = 2ULL * d->cfg.export_interval * 1000000000ULL, now = daemon__now();
+	__u64 keep = 2 * d->cfg.export_interval_ns, now = daemon__now();
 
 	if (keep < EXITED_KEEP_NS)
 		keep = EXITED_KEEP_NS;
-	if (!d->cfg.export_interval)
+	if (!d->cfg.export_interval_ns)
 		agg__mark_exited_exported(d->agg);
 	if (now > keep)
 		d->st.evicted += agg__evict_exited(d->agg, now - keep);
@@ -540,8 +540,8 @@ static void apply_config(struct daemon *d, struct config *cfg)
 	tracer__set_rate(d->tr, cfg->sample_rate);
 	tracer__set_filter(d->tr, cfg->nr_targets && !pid_links(cfg));
 	d->in.max_procs = cfg->max_processes;
-	if (cfg->export_interval != d->cfg.export_interval)
-		d->next_export_ns = daemon__now() + cfg->export_interval * 1000000000ULL;
+	if (cfg->export_interval_ns != d->cfg.export_interval_ns)
+		d->next_export_ns = daemon__now() + cfg->export_interval_ns;
 	config__free(&d->cfg);
 	d->cfg = *cfg;
 }
@@ -602,7 +602,7 @@ static int next_timeout(struct daemon *d)
 	int t = 100;	/* the ring buffer is polled, not woken per sample */
 	int i;
 
-	t = ms_until(d->cfg.export_interval ? d->next_export_ns : 0, now, t);
+	t = ms_until(d->cfg.export_interval_ns ? d->next_export_ns : 0, now, t);
 	t = ms_until(d->next_scan_ns, now, t);
 	t = ms_until(d->next_housekeep_ns, now, t);
 	t = ms_until(d->next_watchdog_ns, now, t);
@@ -623,7 +623,7 @@ static void run_timers(struct daemon *d)
 		run_pending(d);
 	if (now >= d->next_scan_ns)
 		scan_all(d);
-	if (d->cfg.export_interval && now >= d->next_export_ns)
+	if (d->cfg.export_interval_ns && now >= d->next_export_ns)
 		export_interval(d);
 	if (now >= d->next_housekeep_ns)
 		housekeep(d);
@@ -680,7 +680,7 @@ static int setup(struct daemon *d)
 	d->start_ns = daemon__now();
 	d->start_wall_ns = cli__wall_ns();
 	d->last_export_ns = d->start_ns;
-	d->next_export_ns = d->start_ns + d->cfg.export_interval * 1000000000ULL;
+	d->next_export_ns = d->start_ns + d->cfg.export_interval_ns;
 	d->next_housekeep_ns = d->start_ns + HOUSEKEEP_NS;
 	err = start_tracer(d);
 	if (err)
@@ -771,7 +771,7 @@ int cmd_daemon(int argc, char **argv)
 		ready(&d);
 		run(&d);
 		notify__send("STOPPING=1");
-		if (d.cfg.export_interval)
+		if (d.cfg.export_interval_ns)
 			export_interval(&d);	/* a final one: nothing collected is lost */
 	}
 	teardown(&d);

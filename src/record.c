@@ -36,16 +36,16 @@
 
 struct record_opts {
 	pid_t pid;
-	double duration;
+	__u64 duration_ns;	/* 0: until the end */
 	const char *output;
 	__u64 rate;
 	bool alloc_only;
 	bool inherit;
 	char **argv;
 	enum tracer_mode mode;
-	unsigned long live_max;
-	unsigned long ringbuf_mb;
-	unsigned long top;
+	__u64 live_max;
+	__u64 ringbuf_mb;
+	__u64 top;
 	long stack_kb;		/* -1: default */
 };
 
@@ -123,9 +123,9 @@ static int parse_mode(const char *s, enum tracer_mode *m)
 /* 0 (frame pointers only), or 8..32 KiB in whole pages. */
 static int parse_stack_kb(struct record_opts *o, const char *arg)
 {
-	unsigned long kb;
+	__u64 kb;
 
-	if (cli__parse_uint("--stack-kb", arg, 0, AS_MAX_STACK_COPY / 1024, &kb))
+	if (cli__parse_value("--stack-kb", VALUE_NUMBER, arg, 0, AS_MAX_STACK_COPY / 1024, &kb))
 		return -EINVAL;
 	if (kb && (kb < 8 || kb % (AS_PAGE_SIZE / 1024))) {
 		fprintf(stderr, "allocscope: --stack-kb: '%s' is not 0 or a multiple of 4 from 8 to %d\n",
@@ -140,14 +140,18 @@ static int parse_one(struct record_opts *o, int c, const char *arg)
 {
 	switch (c) {
 	case 'p': return cli__parse_pid("--pid", arg, &o->pid);
-	case 'd': return cli__parse_seconds("--duration", arg, &o->duration);
+	case 'd': return cli__parse_value("--duration", VALUE_DURATION, arg, 1,
+					  365 * 86400 * VALUE_NS, &o->duration_ns);
 	case 'o': o->output = arg; return 0;
-	case 'r': return cli__parse_bytes("--sample-rate", arg, AS_MAX_RATE, &o->rate);
+	case 'r': return cli__parse_value("--sample-rate", VALUE_BYTES, arg, 1, AS_MAX_RATE,
+					  &o->rate);
 	case 'A': o->alloc_only = true; return 0;
 	case 'I': o->inherit = false; return 0;
-	case 'L': return cli__parse_uint("--live-max", arg, 1, 1 << 26, &o->live_max);
-	case 'B': return cli__parse_uint("--ringbuf-mb", arg, 1, 1024, &o->ringbuf_mb);
-	case 'T': return cli__parse_uint("--top", arg, 0, 1000, &o->top);
+	case 'L': return cli__parse_value("--live-max", VALUE_NUMBER, arg, 1, 1 << 26,
+					  &o->live_max);
+	case 'B': return cli__parse_value("--ringbuf-mb", VALUE_NUMBER, arg, 1, 1024,
+					  &o->ringbuf_mb);
+	case 'T': return cli__parse_value("--top", VALUE_NUMBER, arg, 0, 1000, &o->top);
 	case 'S': return parse_stack_kb(o, arg);
 	case 'v': log_set_level(log_get_level() + 1); return 0;
 	case 'P':
@@ -382,7 +386,7 @@ static void read_signals(struct rec *r)
 
 static void stop_when_due(struct rec *r)
 {
-	__u64 limit = r->o->duration * 1e9;
+	__u64 limit = r->o->duration_ns;
 
 	if (r->fatal || target__done(r->tg) ||
 	    (limit && r->start_ns && cli__now_ns() >= r->start_ns + limit))
