@@ -85,7 +85,7 @@ $(OUTPUT)/tracer.o: $(SKEL)
 $(OUTPUT)/version.h: FORCE | $(OUTPUT)
 	$(Q)printf '#define AS_VERSION "%s"\n#define AS_GIT_REV "%s"\n' '$(VERSION)' '$(GIT_REV)' > $@.tmp
 	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
-$(OUTPUT)/main.o $(OUTPUT)/record.o $(OUTPUT)/serve.o: $(OUTPUT)/version.h
+$(OUTPUT)/main.o $(OUTPUT)/record.o $(OUTPUT)/serve.o $(OUTPUT)/exporter.o: $(OUTPUT)/version.h
 
 $(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/allocscope.h | $(OUTPUT)
 	$(call msg,CC,$@)

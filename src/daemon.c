@@ -432,14 +432,23 @@ static int make_dirs(const char *dir)
 	return mkdir(path, 0755) && errno != EEXIST ? -errno : 0;
 }
 
-static void profile_opts(struct daemon *d, struct export_opts *o)
+void daemon__profile_opts(struct daemon *d, struct export_opts *o, struct export_notes *n)
 {
+	/* the share of cut stacks is the whole collection's, not a profile's: left out */
+	struct export_losses l = { .oom = d->in.errors, .cancelled = d->in.cancelled,
+				   .cut_pct = -1, .max_procs = true,
+				   .procs = d->in.dropped_procs };
+	__u64 st[AS_STAT_MAX];
+
 	memset(o, 0, sizeof(*o));
 	o->period = d->cfg.sample_rate;
 	o->alloc_only = d->cfg.alloc_only;
 	/* config_label and export_label share their bits */
 	o->proc_labels = d->cfg.labels != 0;
 	o->label_mask = d->cfg.labels;
+	tracer__stats(d->tr, st);
+	l.st = st;
+	exporter__notes(o, n, tracer__mode_name(tracer__mode(d->tr)), &l);
 }
 
 static int export_one(struct daemon *d, const char *kind, const struct export_opts *o, __u64 now)
@@ -458,6 +467,7 @@ static int export_one(struct daemon *d, const char *kind, const struct export_op
 static void export_interval(struct daemon *d)
 {
 	__u64 now = daemon__now();
+	struct export_notes notes;
 	struct export_opts o;
 	int err;
 
@@ -467,13 +477,14 @@ static void export_interval(struct daemon *d)
 		export_failed(d, EXPORT_ERR_MKDIR, d->cfg.export_dir, err);
 		goto next;
 	}
-	profile_opts(d, &o);
+	daemon__profile_opts(d, &o, &notes);
 	o.values = EXPORT_INTERVAL;
 	o.default_type = "alloc_space";
-	o.time_nanos = daemon__wall(d, d->last_export_ns);
+	/* stamped when collected, the interval's end, as Go's ?seconds= and godeltaprof do */
+	o.time_nanos = daemon__wall(d, now);
 	o.duration_nanos = now - d->last_export_ns;
 	err = export_one(d, "allocs", &o, now);
-	profile_opts(d, &o);
+	daemon__profile_opts(d, &o, &notes);
 	o.values = EXPORT_TOTAL;
 	o.time_nanos = daemon__wall(d, now);
 	err = err ?: export_one(d, "heap", &o, now);

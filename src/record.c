@@ -407,67 +407,14 @@ static void run_loop(struct rec *r)
 	r->end_ns = cli__now_ns();
 }
 
-static __u64 stat_dropped(const __u64 *st)
-{
-	return st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_NO_TSTATE] + st[AS_STAT_DROP_OVERFLOW];
-}
-
-/* What the profile says about itself: sampling, probes, and every loss. */
-static int make_comments(struct rec *r, const __u64 *st, char buf[][512], const char **c)
-{
-	int n = 0;
-
-	double cut = 100 * summary__cut_share(r->agg);
-
-	if (r->o->rate <= 1 && !stat_dropped(st) && cut < SUMMARY_EXACT_CUT)
-		snprintf(buf[n], 512, "exact: every allocation recorded with its stack (sample rate 1); %.2f%% of the bytes on stacks that end before main",
-			 cut);
-	else if (r->o->rate <= 1)
-		snprintf(buf[n], 512,
-			 "not exact: every allocation sampled (rate 1), %llu samples lost, %.1f%% of the bytes on stacks that end before main",
-			 (unsigned long long)stat_dropped(st), cut);
-	else
-		snprintf(buf[n], 512,
-			 "sampled: Poisson byte sampling, mean %llu bytes between samples; values are %s estimates: each (stack, size) sample of s bytes counts 1/(1-exp(-s/%llu)) objects; n samples behind a value give it a relative standard error of about 1/sqrt(n) (allocscope's summary prints each site's)",
-			 (unsigned long long)r->o->rate, stat_dropped(st) ? "low (samples lost)" : "unbiased",
-			 (unsigned long long)r->o->rate);
-	c[n] = buf[n];
-	n++;
-	snprintf(buf[n], 512, "allocscope %s, %s probes%s", AS_VERSION,
-		 tracer__mode_name(tracer__mode(r->tr)),
-		 r->o->alloc_only ? ", alloc-only (no free tracking)" : "");
-	c[n] = buf[n];
-	n++;
-	snprintf(buf[n], 512,
-		 "degraded, not lost (ring buffer full): %llu samples kept in the kernel with frame-pointer stacks (%llu without any stack, under [stack not captured: ring full]), %llu frees kept there, %llu samples with frame-pointer stacks instead of a stack copy",
-		 (unsigned long long)st[AS_STAT_OVERFLOW], (unsigned long long)st[AS_STAT_OVERFLOW_NOSTACK],
-		 (unsigned long long)st[AS_STAT_OVERFLOW_FREE], (unsigned long long)st[AS_STAT_SMALL_RECORD]);
-	c[n] = buf[n];
-	n++;
-	snprintf(buf[n], 512,
-		 "dropped: %llu samples (ring buffer and overflow map full), %llu frees (ring buffer and overflow map full), %llu calls (no thread state), %llu samples not in inuse (live map full), %llu (out of memory)",
-		 (unsigned long long)(st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_OVERFLOW]),
-		 (unsigned long long)st[AS_STAT_DROP_FREE_RINGBUF],
-		 (unsigned long long)st[AS_STAT_DROP_NO_TSTATE],
-		 (unsigned long long)st[AS_STAT_DROP_LIVE_FULL],
-		 (unsigned long long)r->in.errors);
-	c[n] = buf[n];
-	n++;
-	snprintf(buf[n], 512, "not in inuse: %llu samples taken at the entry (%s); %llu sampled calls threw (not counted)",
-		 (unsigned long long)(st[AS_STAT_NORET] - r->in.cancelled), SUMMARY_NORET_WHY,
-		 (unsigned long long)r->in.cancelled);
-	c[n] = buf[n];
-	return n + 1;
-}
-
 static int write_profile(struct rec *r)
 {
 	struct summary_opts so = { 0 };
 	struct export_opts eo = { 0 };
 	struct agg_totals t;
+	struct export_losses losses = { 0 };
+	struct export_notes notes;
 	__u64 st[AS_STAT_MAX];
-	char buf[5][512];
-	const char *comments[5];
 	int err;
 
 	consume(r);
@@ -495,8 +442,11 @@ static int write_profile(struct rec *r)
 	eo.proc_labels = t.procs > 1;	/* keep processes apart */
 	eo.time_nanos = cli__wall_ns() - (cli__now_ns() - r->start_ns);
 	eo.duration_nanos = r->end_ns - r->start_ns;
-	eo.nr_comments = make_comments(r, st, buf, comments);
-	eo.comments = comments;
+	losses.st = st;
+	losses.oom = r->in.errors;
+	losses.cancelled = r->in.cancelled;
+	losses.cut_pct = 100 * summary__cut_share(r->agg);
+	exporter__notes(&eo, &notes, tracer__mode_name(tracer__mode(r->tr)), &losses);
 	err = exporter__write(r->agg, &eo, r->output);
 	if (err) {
 		pr_err("cannot write %s: %s\n", r->output, strerror(-err));
@@ -509,7 +459,7 @@ static int write_profile(struct rec *r)
 	so.alloc_only = r->o->alloc_only;
 	so.inuse_exited = true;
 	so.top = r->o->top;
-	so.dropped = stat_dropped(st) + r->in.errors;
+	so.dropped = exporter__samples_dropped(st) + r->in.errors;
 	so.untracked = st[AS_STAT_DROP_LIVE_FULL];
 	so.entry_only = st[AS_STAT_NORET] - r->in.cancelled;
 	so.threw = r->in.cancelled;
