@@ -67,6 +67,7 @@ struct rec {
 	struct attached *att;
 	int nr_att;
 	int signals;		/* SIGINT/SIGTERM received */
+	int early_signo;	/* ... before the recording started: it never does */
 	bool recording;
 	int fatal;		/* -errno that ends the recording with no profile */
 	char output[PATH_MAX];
@@ -140,7 +141,7 @@ static int parse_one(struct record_opts *o, int c, const char *arg)
 {
 	switch (c) {
 	case 'p': return cli__parse_pid("--pid", arg, &o->pid);
-	case 'd': return cli__parse_value("--duration", VALUE_DURATION, arg, 1,
+	case 'd': return cli__parse_value("--duration", VALUE_DURATION, arg, VALUE_NS / 1000,
 					  365 * 86400 * VALUE_NS, &o->duration_ns);
 	case 'o': o->output = arg; return 0;
 	case 'r': return cli__parse_value("--sample-rate", VALUE_BYTES, arg, 1, AS_MAX_RATE,
@@ -351,11 +352,26 @@ static void on_target(void *ctx, const struct target_event *ev)
 	}
 }
 
+/* From the start: a ^C while the BPF programs load (seconds on a busy host) is not lost. */
 static int setup_signals(struct rec *r)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGCHLD, SIGHUP, 0 };
 
-	return cli__event_fds(sigs, tracer__fd(r->tr), &r->sigfd, &r->epfd);
+	return cli__event_fds(sigs, -1, &r->sigfd, &r->epfd);
+}
+
+/* A SIGINT or SIGTERM before anything is traced or started: -EINTR, nothing to record. */
+static int stopped_early(struct rec *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+			r->early_signo = si.ssi_signo;
+			return -EINTR;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -524,6 +540,9 @@ static int setup(struct rec *r)
 	const char *why;
 	int err;
 
+	err = setup_signals(r);
+	if (err)
+		return err;
 	if (r->o->output)
 		snprintf(r->output, sizeof(r->output), "%s", r->o->output);
 	err = r->o->output ? check_output(r) : 0;
@@ -554,7 +573,8 @@ static int setup(struct rec *r)
 		if (!r->in.unw)
 			return -ENOMEM;
 	}
-	err = setup_signals(r);
+	err = cli__epoll_add(r->epfd, tracer__fd(r->tr));
+	err = err ?: stopped_early(r);
 	err = err ?: (r->o->pid ? start_pid(r) : start_cmd(r));
 	if (!err && !r->o->output)
 		snprintf(r->output, sizeof(r->output), "allocscope.%d.pb.gz", target__pid(r->tg));
@@ -585,6 +605,12 @@ int cmd_record(int argc, char **argv)
 
 	parse_args(&o, argc, argv);
 	err = setup(&r);
+	if (err == -EINTR && r.early_signo) {
+		pr_err("interrupted (%s) before the recording started: no profile\n",
+		       strsignal(r.early_signo));
+		teardown(&r);
+		return 128 + r.early_signo;
+	}
 	if (!err) {
 		run_loop(&r);
 		err = r.fatal;
