@@ -359,7 +359,7 @@ test_sigterm_cmd
 test_duration
 test_errors
 
-# --- signals from the start, one dialect of values (issue 10's smaller defects) ---
+# --- signals from the start, features without privilege (issue 10's smaller defects) ---
 
 # ^C while the BPF programs load (after libbpf's first line, with signals already blocked
 # then): record exits 130 by itself, not killed by it nor deaf to it, and leaves no command
@@ -408,6 +408,29 @@ test_sigint_during_load() {
 	fi
 }
 
+# Without privilege, features cannot probe the kernel: it says so and fails, rather than
+# reporting a kernel without uprobes; --version still works.
+test_features_unprivileged() {
+	local out rc
+	command -v setpriv > /dev/null || { fail features_unprivileged "no setpriv (util-linux)"; return; }
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$ALLOCSCOPE" features 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] || ! grep -q '^allocscope: features: not permitted to load BPF programs.*run as root' <<< "$out" ||
+		grep -q '^uprobe' <<< "$out"; then
+		fail features_unprivileged "exit status $rc:" "$out"
+		return
+	fi
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$ALLOCSCOPE" --version 2>&1)
+	[ $? -eq 0 ] && grep -q '^allocscope [0-9]' <<< "$out" ||
+		{ fail features_unprivileged "--version: $out"; return; }
+	out=$("$ALLOCSCOPE" features 2>&1)
+	[ $? -eq 0 ] && grep -q '^probes: ' <<< "$out" ||
+		{ fail features_unprivileged "as root: $out"; return; }
+	pass features_unprivileged
+}
+
 # The one dialect of values (VALUES in allocscope(8)): what the daemon's options take,
 # record's take, and the reverse.
 test_value_dialect() {
@@ -440,4 +463,5 @@ test_value_dialect() {
 }
 
 test_sigint_during_load
+test_features_unprivileged
 test_value_dialect
