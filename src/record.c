@@ -78,7 +78,7 @@ static const char usage[] =
 	"       allocscope record [-o FILE] [--sample-rate BYTES] [--alloc-only] [--no-inherit] -- CMD [ARGS...]\n"
 	"\n"
 	"  -p, --pid PID          profile a running process (all its threads)\n"
-	"  -d, --duration SECS    stop after SECS (also 5m, 1h); default: until the process exits or ^C\n"
+	"  -d, --duration SECS    stop after SECS (also 2.5, 5m, 1h); default: until the process exits or ^C\n"
 	"  -o, --output FILE      gzipped pprof profile (default allocscope.<pid>.pb.gz)\n"
 	"  -r, --sample-rate BYTES  mean bytes between samples (default 524288; 1 = every allocation)\n"
 	"      --alloc-only       no free tracking: cheaper; alloc_objects and alloc_space only\n"
