@@ -371,8 +371,7 @@ test_sigint_during_load() {
 	d=$(case_dir sigint_load)
 	: > "$d/log"
 	# SIGINT's default action, as at a terminal (a background job of a script ignores it)
-	perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die' \
-		"$ALLOCSCOPE" record -vv -o "$d/p.pb.gz" -- sleep "$mark" > /dev/null 2> "$d/log" &
+	env --default-signal=INT "$ALLOCSCOPE" record -vv -o "$d/p.pb.gz" -- sleep "$mark" > /dev/null 2> "$d/log" &
 	as=$!
 	for ((i = 0; i < 600; i++)); do
 		grep -q '^libbpf: ' "$d/log" && break
@@ -436,11 +435,12 @@ test_features_unprivileged() {
 test_value_dialect() {
 	local bad=() v rc
 	d=$(case_dir value_dialect)
+	: > "$d/empty.conf"
 	for v in 512KiB 1T 64m; do
-		"$ALLOCSCOPE" daemon --check-config --config /dev/null --sample-rate "$v" > /dev/null 2>&1 ||
+		"$ALLOCSCOPE" daemon --check-config --config "$d/empty.conf" --sample-rate "$v" > /dev/null 2>&1 ||
 			bad+=("daemon --sample-rate $v refused")
 	done
-	"$ALLOCSCOPE" daemon --check-config --config /dev/null --export-interval 2.5 > /dev/null 2>&1 ||
+	"$ALLOCSCOPE" daemon --check-config --config "$d/empty.conf" --export-interval 2.5 > /dev/null 2>&1 ||
 		bad+=("daemon --export-interval 2.5 refused")
 	for v in 1T 512KiB; do
 		run_allocscope record -r "$v" -o "$d/p.pb.gz" -- true > "$d/log" 2>&1 ||
@@ -452,7 +452,7 @@ test_value_dialect() {
 		[ $rc -eq 2 ] || bad+=("record -p '$v': exit status $rc, not 2")
 	done
 	for v in +5 " 5" "5 " 512KB 0x10 1e3 18446744073709551616; do
-		"$ALLOCSCOPE" daemon --check-config --config /dev/null --sample-rate "$v" > /dev/null 2>&1 &&
+		"$ALLOCSCOPE" daemon --check-config --config "$d/empty.conf" --sample-rate "$v" > /dev/null 2>&1 &&
 			bad+=("daemon --sample-rate '$v' accepted")
 	done
 	if [ ${#bad[@]} -eq 0 ]; then
