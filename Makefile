@@ -35,9 +35,12 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# CFLAGS and CPPFLAGS are the user's (make CFLAGS=-O1): ours come first, in variables of
+# their own, so that a user's flags replace the optimization without losing the paths.
 CFLAGS ?= -g -O2
-CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 \
-	  -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
+AS_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
+AS_CFLAGS := -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11
+AS_CC = $(CC) $(AS_CPPFLAGS) $(CPPFLAGS) $(AS_CFLAGS) $(CFLAGS)
 LDLIBS := -lbpf -ldw -lelf -lz -lm -lpthread -lstdc++ -lmicrohttpd
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Iinclude -I$(OUTPUT) \
 	      -Wall -Wno-unused-function
@@ -86,11 +89,11 @@ $(OUTPUT)/tracer.o: $(SKEL)
 $(OUTPUT)/version.h: FORCE | $(OUTPUT)
 	$(Q)printf '#define AS_VERSION "%s"\n#define AS_GIT_REV "%s"\n' '$(VERSION)' '$(GIT_REV)' > $@.tmp
 	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
-$(OUTPUT)/main.o $(OUTPUT)/record.o $(OUTPUT)/serve.o: $(OUTPUT)/version.h
+$(OUTPUT)/main.o $(OUTPUT)/record.o $(OUTPUT)/serve.o $(OUTPUT)/exporter.o: $(OUTPUT)/version.h
 
 $(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/allocscope.h | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(AS_CC) -c $< -o $@
 
 $(OUTPUT)/liballocscope.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -98,13 +101,13 @@ $(OUTPUT)/liballocscope.a: $(LIB_OBJS)
 
 $(OUTPUT)/allocscope: $(OUTPUT)/main.o $(OUTPUT)/liballocscope.a
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(AS_CC) $^ $(LDFLAGS) $(LDLIBS) -o $@
 
 # Tests: unit tests link the library; workloads are plain programs with
 # known allocation sites, built the way their test says (see the file).
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/test.h tests/unit/fixture.h $(OUTPUT)/liballocscope.a | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(OUTPUT)/liballocscope.a $(LDLIBS) -o $@
+	$(Q)$(AS_CC) -Itests/unit $< $(OUTPUT)/liballocscope.a $(LDFLAGS) $(LDLIBS) -o $@
 
 WORKLOAD_CFLAGS = -g -O2 -Wall -pthread $(shell sed -n 's|^/\* cflags: \(.*\) \*/$$|\1|p' $<)
 $(OUTPUT)/tests/workloads/%: tests/workloads/%.c | $(OUTPUT)/tests/workloads
@@ -186,5 +189,5 @@ $(OUTPUT)/bench/floor.skel.h: $(OUTPUT)/bench/floor.bpf.o
 
 $(OUTPUT)/bench/floor: bench/floor.c $(OUTPUT)/bench/floor.skel.h $(OUTPUT)/liballocscope.a
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(OUTPUT)/liballocscope.a $(LDLIBS) -o $@
+	$(Q)$(AS_CC) -I$(OUTPUT)/bench $< $(OUTPUT)/liballocscope.a $(LDFLAGS) $(LDLIBS) -o $@
 # --- end bench ---

@@ -475,7 +475,9 @@ static FILE *run_loader_list(pid_t pid, const char *interp, pid_t *child)
 	int pfd[2], err;
 	FILE *f = NULL;
 
-	snprintf(loader, sizeof(loader), "/proc/%d/root%s", pid, interp);
+	/* a cut path would run another file: none at all then */
+	if (snprintf(loader, sizeof(loader), "/proc/%d/root%s", pid, interp) >= (int)sizeof(loader))
+		return NULL;
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	if (procfs__environ(pid, &envp) || pipe2(pfd, O_CLOEXEC))
 		goto out;

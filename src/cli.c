@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* cli.c - option values: bytes, seconds, pids. */
+/* cli.c - what the commands share: option values, clocks, the event loop's fds. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,78 +24,22 @@ void cli__bad_usage(const char *fmt, ...)
 	exit(2);
 }
 
-int cli__parse_bytes(const char *opt, const char *s, __u64 max, __u64 *out)
+int cli__parse_value(const char *opt, enum value_kind kind, const char *s, __u64 min,
+		     __u64 max, __u64 *out)
 {
-	unsigned long long v, mult = 1;
-	char *end;
+	char what[128];
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (end == s || errno || *s == '-')
-		goto bad;
-	switch (*end) {
-	case 'k': case 'K': mult = 1ULL << 10; end++; break;
-	case 'm': case 'M': mult = 1ULL << 20; end++; break;
-	case 'g': case 'G': mult = 1ULL << 30; end++; break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end += *end == 'i' ? (end[1] == 'B' ? 2 : 1) : 1;
-	if (*end || !v || v > max / mult)
-		goto bad;
-	*out = v * mult;
-	return 0;
-bad:
-	fprintf(stderr, "allocscope: %s: '%s' is not a byte count from 1 to %llu\n", opt, s,
-		(unsigned long long)max);
+	if (!value__parse(kind, s, min, max, out))
+		return 0;
+	value__explain(kind, min, max, what, sizeof(what));
+	fprintf(stderr, "allocscope: %s: '%s' is not %s\n", opt, s, what);
 	return -EINVAL;
-}
-
-int cli__parse_seconds(const char *opt, const char *s, double *out)
-{
-	double v, mult = 1;
-	char *end;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno)
-		goto bad;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mult = 60, end++;
-	else if (*end == 'h')
-		mult = 3600, end++;
-	if (*end || !(v > 0) || v * mult > 365.0 * 86400)
-		goto bad;
-	*out = v * mult;
-	return 0;
-bad:
-	fprintf(stderr, "allocscope: %s: '%s' is not a positive duration (seconds, or 5m, 1h)\n",
-		opt, s);
-	return -EINVAL;
-}
-
-int cli__parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max,
-		    unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (end == s || *end || errno || *s == '-' || v < min || v > max) {
-		fprintf(stderr, "allocscope: %s: '%s' is not a number from %lu to %lu\n", opt, s,
-			min, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
 }
 
 int cli__parse_pid(const char *opt, const char *s, pid_t *out)
 {
-	unsigned long v;
-	int err = cli__parse_uint(opt, s, 1, 4194304, &v);
+	__u64 v;
+	int err = cli__parse_value(opt, VALUE_NUMBER, s, 1, VALUE_PID_MAX, &v);
 
 	if (!err)
 		*out = v;

@@ -10,13 +10,16 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
-/* "524288", "512K", "1M", "1G" (binary multiples); 1 <= value <= max. */
-int cli__parse_bytes(const char *opt, const char *s, __u64 max, __u64 *out);
-/* "10", "2.5", "90s", "5m", "1h"; > 0. */
-int cli__parse_seconds(const char *opt, const char *s, double *out);
+#include "value.h"
+
+/*
+ * value__parse() of an option's value (value.h: the one dialect of the command line, the
+ * configuration and HTTP); refused: "allocscope: OPT: 'S' is not ..." and -EINVAL.
+ */
+int cli__parse_value(const char *opt, enum value_kind kind, const char *s, __u64 min,
+		     __u64 max, __u64 *out);
+/* A process id, 1 to VALUE_PID_MAX, as cli__parse_value(). */
 int cli__parse_pid(const char *opt, const char *s, pid_t *out);
-int cli__parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max,
-		    unsigned long *out);
 /* Exits 2 after "allocscope: OPT: MESSAGE". */
 void cli__bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -13,12 +13,10 @@
 
 #include "config.h"
 #include "http.h"
+#include "value.h"
 
-#define KIB (1ULL << 10)
 #define MIB (1ULL << 20)
-#define GIB (1ULL << 30)
 #define TIB (1ULL << 40)
-#define PID_MAX 4194304		/* the kernel's PID_MAX_LIMIT */
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
 struct key;
@@ -34,6 +32,8 @@ struct type {
 	void (*print)(const struct key *k, const struct config *cfg, FILE *f);
 	void (*free)(const struct key *k, struct config *cfg);
 	int (*value)(const struct key *k, const char *s, char *err, size_t len);
+	enum value_kind kind;		/* numbers */
+	bool wide;			/* numbers: a __u64 field, else unsigned int */
 };
 
 struct key {
@@ -42,6 +42,7 @@ struct key {
 	size_t off;			/* offsetof(struct config, ...) */
 	const char *def;
 	__u64 min, max;
+	bool or_zero;			/* numbers: 0 too, outside [min, max] */
 	const char *help;
 };
 
@@ -58,6 +59,15 @@ static int fail(char *err, size_t len, const char *fmt, ...)
 		vsnprintf(err, len, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
+}
+
+/* A line break, say, in a value set from the command line would not print back as one line. */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return true;
+	return false;
 }
 
 /* Writes s as a value: in quotes when it would not read back as itself without. */
@@ -94,6 +104,8 @@ static int set_string(const struct key *k, struct config *cfg, const char *s)
 
 static int check_path_value(const struct key *k, const char *s, char *err, size_t len)
 {
+	if (s && has_control(s))
+		return fail(err, len, "%s: a control character in the value", k->name);
 	if (!s || s[0] != '/')
 		return fail(err, len, "%s: '%s' is not an absolute path", k->name, s ? s : "");
 	return 0;
@@ -146,116 +158,48 @@ static void free_string(const struct key *k, struct config *cfg)
 	*FIELD(cfg, k, char *) = NULL;
 }
 
-#define STRING_TYPE(value) { parse_string, check_string, print_string_key, free_string, value }
+#define STRING_TYPE(check_value) { \
+	.parse = parse_string, .check = check_string, .print = print_string_key, \
+	.free = free_string, .value = check_value, \
+}
 static const struct type t_path = STRING_TYPE(check_path_value);
 static const struct type t_opt_path = STRING_TYPE(check_opt_path_value);
 static const struct type t_listen = STRING_TYPE(check_listen_value);
 static const struct type t_name = STRING_TYPE(check_name_value);
 
-/* --- numbers: plain, seconds, bytes --- */
+/* --- numbers: plain, durations, bytes (value.h) --- */
 
-/* A decimal and an optional suffix multiplier; 0 or -EINVAL. */
-static int parse_scaled(const char *s, const char *suffixes, const __u64 *mults, __u64 *out)
+/* A number held in an unsigned int field, or a __u64 one. */
+static __u64 get_num(const struct key *k, const struct config *cfg)
 {
-	unsigned long long v;
-	const char *sfx;
-	char *end;
+	return k->type->wide ? *FIELD(cfg, k, __u64) : *FIELD(cfg, k, unsigned int);
+}
 
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	if (*end) {
-		sfx = strchr(suffixes, *end);
-		if (!sfx || end[1] || v > ~0ULL / mults[sfx - suffixes])
-			return -EINVAL;
-		v *= mults[sfx - suffixes];
+static int num_problem(const struct key *k, const char *shown, char *err, size_t len)
+{
+	char what[128];
+
+	value__explain(k->type->kind, k->min, k->max, what, sizeof(what));
+	return fail(err, len, "%s: %s is not %s%s", k->name, shown, what,
+		    k->or_zero ? ", or 0" : "");
+}
+
+static int parse_num(const struct key *k, struct config *cfg, const char *s, char *err,
+		     size_t len)
+{
+	char shown[256];
+	__u64 v;
+
+	if (value__parse(k->type->kind, s, 0, ~0ULL, &v) ||
+	    ((v || !k->or_zero) && (v < k->min || v > k->max))) {
+		snprintf(shown, sizeof(shown), "'%s'", s);
+		return num_problem(k, shown, err, len);
 	}
-	*out = v;
-	return 0;
-}
-
-static int check_range(const struct key *k, __u64 v, const char *what, char *err, size_t len)
-{
-	if (v < k->min || v > k->max)
-		return fail(err, len, "%s: %llu is not %s from %llu to %llu", k->name,
-			    (unsigned long long)v, what, (unsigned long long)k->min,
-			    (unsigned long long)k->max);
-	return 0;
-}
-
-static int parse_uint(const struct key *k, struct config *cfg, const char *s, char *err,
-		      size_t len)
-{
-	__u64 v;
-
-	if (parse_scaled(s, "", NULL, &v) || v < k->min || v > k->max)
-		return fail(err, len, "%s: '%s' is not a number from %llu to %llu", k->name, s,
-			    (unsigned long long)k->min, (unsigned long long)k->max);
-	*FIELD(cfg, k, unsigned int) = v;
-	return 0;
-}
-
-static int check_uint(const struct key *k, const struct config *cfg, char *err, size_t len)
-{
-	return check_range(k, *FIELD(cfg, k, unsigned int), "a number", err, len);
-}
-
-static void print_uint(const struct key *k, const struct config *cfg, FILE *f)
-{
-	fprintf(f, "%u", *FIELD(cfg, k, unsigned int));
-}
-
-static int parse_seconds(const struct key *k, struct config *cfg, const char *s, char *err,
-			 size_t len)
-{
-	static const __u64 mults[] = { 1, 60, 3600 };
-	__u64 v;
-
-	if (parse_scaled(s, "smh", mults, &v) || v < k->min || v > k->max)
-		return fail(err, len,
-			    "%s: '%s' is not a duration from %llu to %llu seconds (N, Ns, Nm, Nh)",
-			    k->name, s, (unsigned long long)k->min, (unsigned long long)k->max);
-	*FIELD(cfg, k, unsigned int) = v;
-	return 0;
-}
-
-static int check_seconds(const struct key *k, const struct config *cfg, char *err, size_t len)
-{
-	return check_range(k, *FIELD(cfg, k, unsigned int), "a duration in seconds", err, len);
-}
-
-static int parse_bytes(const struct key *k, struct config *cfg, const char *s, char *err,
-		       size_t len)
-{
-	static const __u64 mults[] = { KIB, KIB, MIB, MIB, GIB, GIB, TIB, TIB };
-	__u64 v;
-
-	if (parse_scaled(s, "kKmMgGtT", mults, &v) || v < k->min || v > k->max)
-		return fail(err, len, "%s: '%s' is not a byte count from %llu to %llu (K, M, G)",
-			    k->name, s, (unsigned long long)k->min, (unsigned long long)k->max);
-	*FIELD(cfg, k, __u64) = v;
-	return 0;
-}
-
-static int check_bytes(const struct key *k, const struct config *cfg, char *err, size_t len)
-{
-	return check_range(k, *FIELD(cfg, k, __u64), "a byte count", err, len);
-}
-
-/* With the largest suffix that is exact, from M up: 524288 stays 524288, as Go writes it. */
-static void print_bytes(const struct key *k, const struct config *cfg, FILE *f)
-{
-	unsigned long long v = *FIELD(cfg, k, __u64);
-
-	if (v && !(v % GIB))
-		fprintf(f, "%lluG", v / GIB);
-	else if (v && !(v % MIB))
-		fprintf(f, "%lluM", v / MIB);
+	if (k->type->wide)
+		*FIELD(cfg, k, __u64) = v;
 	else
-		fprintf(f, "%llu", v);
+		*FIELD(cfg, k, unsigned int) = v;
+	return 0;
 }
 
 /* A file mode, in octal as chmod(1) takes it. */
@@ -289,10 +233,38 @@ static void print_mode(const struct key *k, const struct config *cfg, FILE *f)
 	fprintf(f, "%04o", *FIELD(cfg, k, unsigned int));
 }
 
-static const struct type t_uint = { parse_uint, check_uint, print_uint, NULL, NULL };
-static const struct type t_mode = { parse_mode, check_mode, print_mode, NULL, NULL };
-static const struct type t_seconds = { parse_seconds, check_seconds, print_uint, NULL, NULL };
-static const struct type t_bytes = { parse_bytes, check_bytes, print_bytes, NULL, NULL };
+static const struct type t_mode = {
+	.parse = parse_mode, .check = check_mode, .print = print_mode,
+};
+
+static int check_num(const struct key *k, const struct config *cfg, char *err, size_t len)
+{
+	__u64 v = get_num(k, cfg);
+	char shown[32];
+
+	if ((!v && k->or_zero) || (v >= k->min && v <= k->max))
+		return 0;
+	value__format(k->type->kind, v, shown, sizeof(shown));
+	return num_problem(k, shown, err, len);
+}
+
+static void print_num(const struct key *k, const struct config *cfg, FILE *f)
+{
+	char buf[32];
+
+	value__format(k->type->kind, get_num(k, cfg), buf, sizeof(buf));
+	fputs(buf, f);
+}
+
+static const struct type t_uint = {
+	.parse = parse_num, .check = check_num, .print = print_num, .kind = VALUE_NUMBER,
+};
+static const struct type t_duration = {
+	.parse = parse_num, .check = check_num, .print = print_num, .kind = VALUE_DURATION, .wide = true,
+};
+static const struct type t_bytes = {
+	.parse = parse_num, .check = check_num, .print = print_num, .kind = VALUE_BYTES, .wide = true,
+};
 
 /* --- booleans --- */
 
@@ -323,7 +295,9 @@ static void print_bool(const struct key *k, const struct config *cfg, FILE *f)
 	fputs(*FIELD(cfg, k, bool) ? "yes" : "no", f);
 }
 
-static const struct type t_bool = { parse_bool, check_bool, print_bool, NULL, NULL };
+static const struct type t_bool = {
+	.parse = parse_bool, .check = check_bool, .print = print_bool,
+};
 
 /* --- lists: labels and targets --- */
 
@@ -416,24 +390,28 @@ static void print_labels(const struct key *k, const struct config *cfg, FILE *f)
 	}
 }
 
-static const struct type t_labels = { parse_labels, check_labels, print_labels, NULL, NULL };
+static const struct type t_labels = {
+	.parse = parse_labels, .check = check_labels, .print = print_labels,
+};
 
 static const char *const target_kinds[] = { "pid", "cgroup", "exe", "comm" };
 
 /* The argument of a target of kind: NULL if fine, else why not. */
 static const char *target_problem(enum config_target_kind kind, const char *arg)
 {
-	unsigned long v;
-	char *end;
+	size_t n = strlen(arg);
+	pid_t pid;
 
+	if (has_control(arg))
+		return "a control character";
 	switch (kind) {
 	case CONFIG_TARGET_PID:
-		errno = 0;
-		v = strtoul(arg, &end, 10);
-		if (*arg < '0' || *arg > '9' || *end || errno || !v || v > PID_MAX)
-			return "not a process id";
-		return NULL;
+		return value__pid(arg, &pid) ? "not a process id" : NULL;
 	case CONFIG_TARGET_CGROUP:
+		/* "/a /" would be "/a ", which a list item cannot end with: it would not print back */
+		if (n && (arg[n - 1] == ' ' || arg[n - 1] == '\t'))
+			return "a path ending in a blank";
+		/* fall through */
 	case CONFIG_TARGET_EXE:
 		return arg[0] == '/' ? NULL : "not an absolute path";
 	case CONFIG_TARGET_COMM:
@@ -484,15 +462,19 @@ static int add_target(const char *item, void *p)
 	if (kind < 0)
 		return fail(c->err, c->len, "%s: '%s' is not pid:N, cgroup:PATH, exe:PATH or "
 			    "comm:NAME", c->k->name, item);
-	why = target_problem(kind, colon + 1);
-	if (why)
-		return fail(c->err, c->len, "%s: '%s': %s", c->k->name, item, why);
 	t->kind = kind;
 	if (kind == CONFIG_TARGET_PID)
-		t->pid = strtoul(colon + 1, NULL, 10);
+		why = value__pid(colon + 1, &t->pid) ? "not a process id" : NULL;
 	else if (!(t->arg = kind == CONFIG_TARGET_CGROUP ? cgroup_path(colon + 1) :
 							   strdup(colon + 1)))
 		return -ENOMEM;
+	else
+		why = target_problem(kind, t->arg);
+	if (why) {
+		free(t->arg);
+		t->arg = NULL;
+		return fail(c->err, c->len, "%s: '%s': %s", c->k->name, item, why);
+	}
 	c->nr++;
 	return 0;
 }
@@ -593,78 +575,82 @@ static void free_targets(const struct key *k, struct config *cfg)
 	cfg->nr_targets = 0;
 }
 
-static const struct type t_targets = { parse_targets, check_targets, print_targets, free_targets,
-				       NULL };
+static const struct type t_targets = {
+	.parse = parse_targets, .check = check_targets, .print = print_targets, .free = free_targets,
+};
 
 /* --- the keys --- */
 
 #define OFF(field) offsetof(struct config, field)
 
 static const struct key keys[] = {
-	{ "listen", &t_listen, OFF(listen), "127.0.0.1:6060", 0, 0,
+	{ "listen", &t_listen, OFF(listen), "127.0.0.1:6060", 0, 0, false,
 	  "Address of the HTTP endpoint (/debug/pprof/allocs, /debug/pprof/heap, /metrics): "
 	  "ADDR:PORT, [ADDR6]:PORT, :PORT for every address, or none (listen_unix only). It "
 	  "serves profiles of every target process to whoever can connect, unless "
 	  "http_auth_file is set: keep it on the loopback unless a firewall guards it." },
-	{ "listen_unix", &t_opt_path, OFF(listen_unix), "", 0, 0,
+	{ "listen_unix", &t_opt_path, OFF(listen_unix), "", 0, 0, false,
 	  "Also serve on a Unix socket at this absolute path (e.g. /run/allocscope/http.sock); "
 	  "empty: no. Who may connect is decided by listen_unix_mode and listen_unix_group; no "
 	  "credentials asked." },
-	{ "listen_unix_mode", &t_mode, OFF(listen_unix_mode), "0660", 0, 0777,
+	{ "listen_unix_mode", &t_mode, OFF(listen_unix_mode), "0660", 0, 0777, false,
 	  "Mode of the Unix socket, octal; connecting needs write permission." },
-	{ "listen_unix_group", &t_name, OFF(listen_unix_group), "", 0, 0,
+	{ "listen_unix_group", &t_name, OFF(listen_unix_group), "", 0, 0, false,
 	  "Group of the Unix socket; empty: the daemon's (root)." },
-	{ "http_auth_file", &t_opt_path, OFF(http_auth_file), "", 0, 0,
+	{ "http_auth_file", &t_opt_path, OFF(http_auth_file), "", 0, 0, false,
 	  "File of credentials that TCP requests must present, one per line: 'bearer TOKEN' or "
 	  "'basic USER:PASSWORD'. It must be readable by its owner only, or the daemon does not "
 	  "start. Empty: none asked." },
-	{ "tls_cert_file", &t_opt_path, OFF(tls_cert_file), "", 0, 0,
+	{ "tls_cert_file", &t_opt_path, OFF(tls_cert_file), "", 0, 0, false,
 	  "PEM certificate (chain) of the TCP endpoint: with tls_key_file, it serves HTTPS. "
 	  "Empty: plain HTTP." },
-	{ "tls_key_file", &t_opt_path, OFF(tls_key_file), "", 0, 0,
+	{ "tls_key_file", &t_opt_path, OFF(tls_key_file), "", 0, 0, false,
 	  "PEM private key of tls_cert_file, readable by its owner only." },
-	{ "http_max_connections", &t_uint, OFF(http_max_connections), "256", 1, 16384,
+	{ "http_max_connections", &t_uint, OFF(http_max_connections), "256", 1, 16384, false,
 	  "Connections open at once, all clients; beyond, the oldest idle one is closed." },
 	{ "http_max_connections_per_client", &t_uint, OFF(http_max_connections_per_client), "16",
-	  1, 16384,
+	  1, 16384, false,
 	  "Connections open at once from one address (or one user on the Unix socket); beyond, "
 	  "its oldest idle one is closed, or the new one if none is idle." },
-	{ "http_header_timeout", &t_seconds, OFF(http_header_timeout), "10", 1, 300,
+	{ "http_header_timeout", &t_duration, OFF(http_header_timeout_ns), "10", VALUE_NS,
+	  300 * VALUE_NS, false,
 	  "Seconds a connection has, from its start or its previous answer, to send a complete "
 	  "request header." },
-	{ "http_idle_timeout", &t_seconds, OFF(http_idle_timeout), "15", 1, 3600,
+	{ "http_idle_timeout", &t_duration, OFF(http_idle_timeout_ns), "15", VALUE_NS,
+	  3600 * VALUE_NS, false,
 	  "Seconds without progress after which a connection is closed, while a request is "
 	  "read or answered." },
-	{ "export_dir", &t_path, OFF(export_dir), "/var/lib/allocscope/profiles", 0, 0,
+	{ "export_dir", &t_path, OFF(export_dir), "/var/lib/allocscope/profiles", 0, 0, false,
 	  "Directory of the periodic profiles, <kind>-<UTC time>.pb.gz." },
-	{ "export_interval", &t_seconds, OFF(export_interval), "60", 0, 86400,
-	  "Seconds between two exported profiles (also 90s, 5m, 1h); 0 disables exports." },
-	{ "retention_count", &t_uint, OFF(retention_count), "60", 1, 1000000,
+	{ "export_interval", &t_duration, OFF(export_interval_ns), "60", VALUE_NS, 86400 * VALUE_NS,
+	  true, "Seconds between two exported profiles (also 2.5, 90s, 5m, 1h); 0 disables "
+	  "exports." },
+	{ "retention_count", &t_uint, OFF(retention_count), "60", 1, 1000000, false,
 	  "Exported profiles kept at most; the oldest go first." },
-	{ "retention_bytes", &t_bytes, OFF(retention_bytes), "256M", MIB, TIB,
-	  "Total size of the exported profiles kept at most (K, M, G suffixes)." },
-	{ "sample_rate", &t_bytes, OFF(sample_rate), "524288", 1, TIB,
-	  "Mean bytes allocated between two samples (K, M, G suffixes), like Go's "
+	{ "retention_bytes", &t_bytes, OFF(retention_bytes), "256M", MIB, TIB, false,
+	  "Total size of the exported profiles kept at most (K, M, G, T suffixes)." },
+	{ "sample_rate", &t_bytes, OFF(sample_rate), "524288", 1, TIB, false,
+	  "Mean bytes allocated between two samples (K, M, G, T suffixes), like Go's "
 	  "MemProfileRate; 1 records every allocation." },
-	{ "targets", &t_targets, OFF(targets), "all", 0, 0,
+	{ "targets", &t_targets, OFF(targets), "all", 0, 0, false,
 	  "Processes to profile: all, or a comma-separated list of pid:N, cgroup:PATH (cgroup v2, "
 	  "below /sys/fs/cgroup or relative to it), exe:PATH (the executable) and comm:NAME (the "
 	  "process name, 15 characters at most)." },
-	{ "alloc_only", &t_bool, OFF(alloc_only), "no", 0, 0,
+	{ "alloc_only", &t_bool, OFF(alloc_only), "no", 0, 0, false,
 	  "Do not probe free() nor track live memory: cheaper, and profiles have only alloc_*." },
-	{ "live_max", &t_uint, OFF(live_max), "262144", 1, 1 << 26,
+	{ "live_max", &t_uint, OFF(live_max), "262144", 1, 1 << 26, false,
 	  "Sampled allocations tracked as live at once; beyond, they count in alloc_* only." },
-	{ "ringbuf_mb", &t_uint, OFF(ringbuf_mb), "16", 1, 1024,
+	{ "ringbuf_mb", &t_uint, OFF(ringbuf_mb), "16", 1, 1024, false,
 	  "Size of the kernel to user space buffer, MiB; samples that do not fit are dropped "
 	  "and counted." },
-	{ "max_processes", &t_uint, OFF(max_processes), "4096", 1, PID_MAX,
+	{ "max_processes", &t_uint, OFF(max_processes), "4096", 1, VALUE_PID_MAX, false,
 	  "Processes tracked at once; beyond, new processes are not profiled (and counted)." },
-	{ "symbol_cache_mb", &t_uint, OFF(symbol_cache_mb), "256", 1, 65536,
+	{ "symbol_cache_mb", &t_uint, OFF(symbol_cache_mb), "256", 1, 65536, false,
 	  "Memory for symbol tables of the binaries and libraries seen, MiB." },
-	{ "labels", &t_labels, OFF(labels), "pid,comm,exe", 0, 0,
+	{ "labels", &t_labels, OFF(labels), "pid,comm,exe", 0, 0, false,
 	  "Labels on each sample: any of pid, comm, exe, or none. Without pid, the stacks of "
 	  "different processes add up." },
-	{ "watchdog", &t_bool, OFF(watchdog), "yes", 0, 0,
+	{ "watchdog", &t_bool, OFF(watchdog), "yes", 0, 0, false,
 	  "Ping systemd's watchdog when the unit sets WatchdogSec=." },
 };
 

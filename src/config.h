@@ -61,10 +61,10 @@ struct config {
 	char *tls_cert_file, *tls_key_file;	/* "": plain HTTP */
 	unsigned int http_max_connections;
 	unsigned int http_max_connections_per_client;
-	unsigned int http_header_timeout;	/* seconds */
-	unsigned int http_idle_timeout;		/* seconds */
+	__u64 http_header_timeout_ns;
+	__u64 http_idle_timeout_ns;
 	char *export_dir;		/* absolute */
-	unsigned int export_interval;	/* seconds; 0: no periodic exports */
+	__u64 export_interval_ns;	/* 0: no periodic exports */
 	unsigned int retention_count;	/* exported profiles kept */
 	__u64 retention_bytes;		/* their total size */
 	__u64 sample_rate;		/* bytes; 1 = every allocation */

@@ -450,14 +450,23 @@ static int make_dirs(const char *dir)
 	return mkdir(path, EXPORT_DIR_MODE) && errno != EEXIST ? -errno : private_dir(path);
 }
 
-static void profile_opts(struct daemon *d, struct export_opts *o)
+void daemon__profile_opts(struct daemon *d, struct export_opts *o, struct export_notes *n)
 {
+	/* the share of cut stacks is the whole collection's, not a profile's: left out */
+	struct export_losses l = { .oom = d->in.errors, .cancelled = d->in.cancelled,
+				   .cut_pct = -1, .max_procs = true,
+				   .procs = d->in.dropped_procs };
+	__u64 st[AS_STAT_MAX];
+
 	memset(o, 0, sizeof(*o));
 	o->period = d->cfg.sample_rate;
 	o->alloc_only = d->cfg.alloc_only;
 	/* config_label and export_label share their bits */
 	o->proc_labels = d->cfg.labels != 0;
 	o->label_mask = d->cfg.labels;
+	tracer__stats(d->tr, st);
+	l.st = st;
+	exporter__notes(o, n, tracer__mode_name(tracer__mode(d->tr)), &l);
 }
 
 static int export_one(struct daemon *d, const char *kind, const struct export_opts *o, __u64 now)
@@ -476,6 +485,7 @@ static int export_one(struct daemon *d, const char *kind, const struct export_op
 static void export_interval(struct daemon *d)
 {
 	__u64 now = daemon__now();
+	struct export_notes notes;
 	struct export_opts o;
 	int err;
 
@@ -485,13 +495,14 @@ static void export_interval(struct daemon *d)
 		export_failed(d, EXPORT_ERR_MKDIR, d->cfg.export_dir, err);
 		goto next;
 	}
-	profile_opts(d, &o);
+	daemon__profile_opts(d, &o, &notes);
 	o.values = EXPORT_INTERVAL;
 	o.default_type = "alloc_space";
-	o.time_nanos = daemon__wall(d, d->last_export_ns);
+	/* stamped when collected, the interval's end, as Go's ?seconds= and godeltaprof do */
+	o.time_nanos = daemon__wall(d, now);
 	o.duration_nanos = now - d->last_export_ns;
 	err = export_one(d, "allocs", &o, now);
-	profile_opts(d, &o);
+	daemon__profile_opts(d, &o, &notes);
 	o.values = EXPORT_TOTAL;
 	o.time_nanos = daemon__wall(d, now);
 	err = err ?: export_one(d, "heap", &o, now);
@@ -505,7 +516,7 @@ static void export_interval(struct daemon *d)
 			d->st.export_errors[EXPORT_ERR_RETAIN]++;
 	}
 next:
-	d->next_export_ns = now + d->cfg.export_interval * 1000000000ULL;
+	d->next_export_ns = now + d->cfg.export_interval_ns;
 }
 
 /* --- housekeeping ---------------------------------------------------------- */
@@ -524,11 +535,11 @@ static bool tgid_gone(pid_t tgid, void *ctx)
  */
 static void housekeep(struct daemon *d)
 {
-	__u64 keep = 2ULL * d->cfg.export_interval * 1000000000ULL, now = daemon__now();
+	__u64 keep = 2 * d->cfg.export_interval_ns, now = daemon__now();
 
 	if (keep < EXITED_KEEP_NS)
 		keep = EXITED_KEEP_NS;
-	if (!d->cfg.export_interval)
+	if (!d->cfg.export_interval_ns)
 		agg__mark_exited_exported(d->agg);
 	if (now > keep)
 		d->st.evicted += agg__evict_exited(d->agg, now - keep);
@@ -558,8 +569,8 @@ static void apply_config(struct daemon *d, struct config *cfg)
 	tracer__set_rate(d->tr, cfg->sample_rate);
 	tracer__set_filter(d->tr, cfg->nr_targets && !pid_links(cfg));
 	d->in.max_procs = cfg->max_processes;
-	if (cfg->export_interval != d->cfg.export_interval)
-		d->next_export_ns = daemon__now() + cfg->export_interval * 1000000000ULL;
+	if (cfg->export_interval_ns != d->cfg.export_interval_ns)
+		d->next_export_ns = daemon__now() + cfg->export_interval_ns;
 	config__free(&d->cfg);
 	d->cfg = *cfg;
 }
@@ -614,7 +625,7 @@ static int next_timeout(struct daemon *d)
 	int t = 100;	/* the ring buffer is polled, not woken per sample */
 	int i;
 
-	t = ms_until(d->cfg.export_interval ? d->next_export_ns : 0, now, t);
+	t = ms_until(d->cfg.export_interval_ns ? d->next_export_ns : 0, now, t);
 	t = ms_until(d->next_scan_ns, now, t);
 	t = ms_until(d->next_housekeep_ns, now, t);
 	t = ms_until(d->next_watchdog_ns, now, t);
@@ -635,7 +646,7 @@ static void run_timers(struct daemon *d)
 		run_pending(d);
 	if (now >= d->next_scan_ns)
 		scan_all(d);
-	if (d->cfg.export_interval && now >= d->next_export_ns)
+	if (d->cfg.export_interval_ns && now >= d->next_export_ns)
 		export_interval(d);
 	if (now >= d->next_housekeep_ns)
 		housekeep(d);
@@ -693,7 +704,7 @@ static int setup(struct daemon *d)
 	d->start_ns = daemon__now();
 	d->start_wall_ns = cli__wall_ns();
 	d->last_export_ns = d->start_ns;
-	d->next_export_ns = d->start_ns + d->cfg.export_interval * 1000000000ULL;
+	d->next_export_ns = d->start_ns + d->cfg.export_interval_ns;
 	d->next_housekeep_ns = d->start_ns + HOUSEKEEP_NS;
 	err = start_tracer(d);
 	if (err)
@@ -781,7 +792,7 @@ int cmd_daemon(int argc, char **argv)
 		ready(&d);
 		run(&d);
 		notify__send("STOPPING=1");
-		if (d.cfg.export_interval)
+		if (d.cfg.export_interval_ns)
 			export_interval(&d);	/* a final one: nothing collected is lost */
 	}
 	teardown(&d);

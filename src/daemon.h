@@ -14,6 +14,7 @@
 
 #include "allocscope.h"
 #include "config.h"
+#include "exporter.h"
 #include "hmap.h"
 #include "ingest.h"
 
@@ -87,6 +88,11 @@ __u64 daemon__now(void);
 __s64 daemon__wall(const struct daemon *d, __u64 mono_ns);
 /* Drains the ring buffer: profiles served are up to date. */
 void daemon__drain(struct daemon *d);
+/*
+ * The options of every profile the daemon exports or serves: rate, alloc-only, labels, and
+ * the comments (rate, probes, losses so far) in n, which must live as long as o.
+ */
+void daemon__profile_opts(struct daemon *d, struct export_opts *o, struct export_notes *n);
 
 /* serve.c: the HTTP endpoint. Sets it up (anew); logs why not, the old one staying. */
 int serve__setup(struct daemon *d);

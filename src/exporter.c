@@ -18,7 +18,9 @@
 #include "exporter.h"
 #include "hmap.h"
 #include "pprof.h"
+#include "summary.h"
 #include "symbolizer.h"
+#include "version.h"
 
 /* Source frames kept per location: inline chains deeper than this lose middle frames. */
 #define MAX_LINES	16
@@ -337,6 +339,73 @@ static void add_header(struct export *x)
 		pprof__set_default_sample_type(x->pp, o->default_type);
 	for (i = 0; i < o->nr_comments; i++)
 		pprof__add_comment(x->pp, o->comments[i]);
+}
+
+__u64 exporter__samples_dropped(const __u64 *st)
+{
+	return st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_NO_TSTATE] + st[AS_STAT_DROP_OVERFLOW];
+}
+
+/* Exact, or sampled, and how far the values can be trusted. */
+static void note_rate(char *buf, size_t len, __u64 rate, const struct export_losses *l)
+{
+	unsigned long long r = rate, lost = exporter__samples_dropped(l->st);
+	bool exact = r <= 1 && !lost && l->cut_pct < SUMMARY_EXACT_CUT;
+	char cut[96] = "";
+
+	if (l->cut_pct >= 0)
+		snprintf(cut, sizeof(cut), exact ? "; %.2f%% %s" : ", %.1f%% %s", l->cut_pct,
+			 "of the bytes on stacks that end before main");
+	if (exact)
+		snprintf(buf, len, "exact: every allocation recorded%s (sample rate 1)%s",
+			 l->cut_pct >= 0 ? " with its stack" : "", cut);
+	else if (r <= 1)
+		snprintf(buf, len, "not exact: every allocation sampled (rate 1), %llu samples lost%s",
+			 lost, cut);
+	else
+		snprintf(buf, len,
+			 "sampled: Poisson byte sampling, mean %llu bytes between samples; values are %s estimates: each (stack, size) sample of s bytes counts 1/(1-exp(-s/%llu)) objects; n samples behind a value give it a relative standard error of about 1/sqrt(n) (allocscope's summary prints each site's)",
+			 r, lost ? "low (samples lost)" : "unbiased", r);
+}
+
+/* What was kept in a degraded form, and what was lost. */
+static void note_losses(struct export_notes *n, const struct export_losses *l)
+{
+	const __u64 *st = l->st;
+	char procs[64] = "";
+
+	if (l->max_procs)
+		snprintf(procs, sizeof(procs), ", %llu processes not tracked (max_processes)",
+			 (unsigned long long)l->procs);
+	snprintf(n->text[2], sizeof(n->text[2]),
+		 "degraded, not lost (ring buffer full): %llu samples kept in the kernel with frame-pointer stacks (%llu without any stack, under [stack not captured: ring full]), %llu frees kept there, %llu samples with frame-pointer stacks instead of a stack copy",
+		 (unsigned long long)st[AS_STAT_OVERFLOW],
+		 (unsigned long long)st[AS_STAT_OVERFLOW_NOSTACK],
+		 (unsigned long long)st[AS_STAT_OVERFLOW_FREE],
+		 (unsigned long long)st[AS_STAT_SMALL_RECORD]);
+	snprintf(n->text[3], sizeof(n->text[3]),
+		 "dropped: %llu samples (ring buffer and overflow map full), %llu frees (ring buffer and overflow map full), %llu calls (no thread state), %llu samples not in inuse (live map full), %llu (out of memory)%s",
+		 (unsigned long long)(st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_OVERFLOW]),
+		 (unsigned long long)st[AS_STAT_DROP_FREE_RINGBUF],
+		 (unsigned long long)st[AS_STAT_DROP_NO_TSTATE],
+		 (unsigned long long)st[AS_STAT_DROP_LIVE_FULL], (unsigned long long)l->oom, procs);
+	snprintf(n->text[4], sizeof(n->text[4]),
+		 "not in inuse: %llu samples taken at the entry (%s); %llu sampled calls threw (not counted)",
+		 (unsigned long long)(st[AS_STAT_NORET] - l->cancelled), SUMMARY_NORET_WHY,
+		 (unsigned long long)l->cancelled);
+}
+
+void exporter__notes(struct export_opts *o, struct export_notes *n, const char *probes,
+		     const struct export_losses *l)
+{
+	note_rate(n->text[0], sizeof(n->text[0]), o->period, l);
+	snprintf(n->text[1], sizeof(n->text[1]), "allocscope %s, %s probes%s", AS_VERSION,
+		 probes, o->alloc_only ? ", alloc-only (no free tracking)" : "");
+	note_losses(n, l);
+	for (n->nr = 0; n->nr < EXPORT_NOTES; n->nr++)
+		n->ptr[n->nr] = n->text[n->nr];
+	o->comments = n->ptr;
+	o->nr_comments = n->nr;
 }
 
 static void free_loc(struct hnode *n, void *ctx)

@@ -50,6 +50,35 @@ struct export_opts {
 	int nr_comments;
 };
 
+/* The comments a profile carries about itself; filled by exporter__notes(). */
+#define EXPORT_NOTES 5
+struct export_notes {
+	char text[EXPORT_NOTES][512];
+	const char *ptr[EXPORT_NOTES];
+	int nr;
+};
+
+/* Where a profile's samples were lost or not tracked (counted by the tracer and ingest). */
+struct export_losses {
+	const __u64 *st;		/* tracer__stats(): AS_STAT_* */
+	__u64 oom;			/* samples lost to out of memory */
+	__u64 cancelled;		/* entry samples whose call threw (ingest) */
+	double cut_pct;			/* % of bytes on stacks cut before main; < 0: unknown */
+	bool max_procs;			/* a daemon's: processes are limited (max_processes) */
+	__u64 procs;			/* processes not tracked for it */
+};
+
+/*
+ * Fills n with what the profile says about itself: exact or sampled (at which rate R), the
+ * probes (their mode's name), alloc-only, every loss, and the samples not in inuse_* because
+ * taken at a call's entry; then o->comments points at them.
+ * n must live as long as o is used.
+ */
+void exporter__notes(struct export_opts *o, struct export_notes *n, const char *probes,
+		     const struct export_losses *l);
+/* Samples lost for good (ring buffer and overflow map full, no thread state), of st. */
+__u64 exporter__samples_dropped(const __u64 *st);
+
 struct agg_site;
 
 /* True for allocator entry points that a stack's leaf should not show. */

@@ -945,17 +945,27 @@ const char *http_request__path(const struct http_request *req)
 	return req->path;
 }
 
-const char *http_request__query(const struct http_request *req, const char *key)
+const char *http_request__query_n(const struct http_request *req, const char *key,
+				  size_t *len)
 {
 	const char *value = NULL;
-	size_t len;
 
+	*len = 0;
 	if (!req->conn || req->gone)
 		return NULL;
 	if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key),
-					  &value, &len) != MHD_YES)
+					  &value, len) != MHD_YES)
 		return NULL;
+	if (!value)
+		*len = 0;
 	return value ? value : "";
+}
+
+const char *http_request__query(const struct http_request *req, const char *key)
+{
+	size_t len;
+
+	return http_request__query_n(req, key, &len);
 }
 
 bool http_request__gone(const struct http_request *req)

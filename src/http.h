@@ -123,6 +123,9 @@ const char *http_request__path(const struct http_request *req);
  * what a held request needs later.
  */
 const char *http_request__query(const struct http_request *req, const char *key);
+/* The same, and the decoded length in *len: more than strlen() when it holds a "%00". */
+const char *http_request__query_n(const struct http_request *req, const char *key,
+				  size_t *len);
 /* True once a held request's client went away. */
 bool http_request__gone(const struct http_request *req);
 

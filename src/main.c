@@ -21,10 +21,20 @@ static const char usage[] =
 
 int cmd_features(int argc, char **argv)
 {
-	bool sessions, multi;
+	bool sessions, multi, version = !strcmp(argv[0], "--version") || !strcmp(argv[0], "-V");
+	int err;
 
-	tracer__probe_kernel(&sessions, &multi);
 	printf("allocscope %s (%s), libbpf %s\n", AS_VERSION, AS_GIT_REV, libbpf_version_string());
+	if (version)
+		return 0;
+	fflush(stdout);
+	err = tracer__probe_kernel(&sessions, &multi);
+	if (err) {
+		/* an unprivileged probe fails as a kernel without uprobes would: say which */
+		fprintf(stderr, "allocscope: features: not permitted to load BPF programs, so the "
+			"kernel cannot be probed: run as root (CAP_BPF, CAP_PERFMON)\n");
+		return 1;
+	}
 	printf("uprobe_multi: %s\n", multi ? "yes" : "no");
 	printf("uprobe sessions: %s\n", sessions ? "yes" : "no");
 	printf("probes: %s\n",

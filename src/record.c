@@ -37,16 +37,16 @@
 
 struct record_opts {
 	pid_t pid;
-	double duration;
+	__u64 duration_ns;	/* 0: until the end */
 	const char *output;
 	__u64 rate;
 	bool alloc_only;
 	bool inherit;
 	char **argv;
 	enum tracer_mode mode;
-	unsigned long live_max;
-	unsigned long ringbuf_mb;
-	unsigned long top;
+	__u64 live_max;
+	__u64 ringbuf_mb;
+	__u64 top;
 	long stack_kb;		/* -1: default */
 };
 
@@ -68,6 +68,7 @@ struct rec {
 	struct attached *att;
 	int nr_att;
 	int signals;		/* SIGINT/SIGTERM received */
+	int early_signo;	/* ... before the recording started: it never does */
 	bool recording;
 	int fatal;		/* -errno that ends the recording with no profile */
 	char output[PATH_MAX];
@@ -78,7 +79,7 @@ static const char usage[] =
 	"       allocscope record [-o FILE] [--sample-rate BYTES] [--alloc-only] [--no-inherit] -- CMD [ARGS...]\n"
 	"\n"
 	"  -p, --pid PID          profile a running process (all its threads)\n"
-	"  -d, --duration SECS    stop after SECS (also 5m, 1h); default: until the process exits or ^C\n"
+	"  -d, --duration SECS    stop after SECS (also 2.5, 5m, 1h); default: until the process exits or ^C\n"
 	"  -o, --output FILE      gzipped pprof profile (default allocscope.<pid>.pb.gz)\n"
 	"  -r, --sample-rate BYTES  mean bytes between samples (default 524288; 1 = every allocation)\n"
 	"      --alloc-only       no free tracking: cheaper; alloc_objects and alloc_space only\n"
@@ -124,9 +125,9 @@ static int parse_mode(const char *s, enum tracer_mode *m)
 /* 0 (frame pointers only), or 8..32 KiB in whole pages. */
 static int parse_stack_kb(struct record_opts *o, const char *arg)
 {
-	unsigned long kb;
+	__u64 kb;
 
-	if (cli__parse_uint("--stack-kb", arg, 0, AS_MAX_STACK_COPY / 1024, &kb))
+	if (cli__parse_value("--stack-kb", VALUE_NUMBER, arg, 0, AS_MAX_STACK_COPY / 1024, &kb))
 		return -EINVAL;
 	if (kb && (kb < 8 || kb % (AS_PAGE_SIZE / 1024))) {
 		fprintf(stderr, "allocscope: --stack-kb: '%s' is not 0 or a multiple of 4 from 8 to %d\n",
@@ -141,14 +142,18 @@ static int parse_one(struct record_opts *o, int c, const char *arg)
 {
 	switch (c) {
 	case 'p': return cli__parse_pid("--pid", arg, &o->pid);
-	case 'd': return cli__parse_seconds("--duration", arg, &o->duration);
+	case 'd': return cli__parse_value("--duration", VALUE_DURATION, arg, VALUE_NS / 1000,
+					  365 * 86400 * VALUE_NS, &o->duration_ns);
 	case 'o': o->output = arg; return 0;
-	case 'r': return cli__parse_bytes("--sample-rate", arg, AS_MAX_RATE, &o->rate);
+	case 'r': return cli__parse_value("--sample-rate", VALUE_BYTES, arg, 1, AS_MAX_RATE,
+					  &o->rate);
 	case 'A': o->alloc_only = true; return 0;
 	case 'I': o->inherit = false; return 0;
-	case 'L': return cli__parse_uint("--live-max", arg, 1, 1 << 26, &o->live_max);
-	case 'B': return cli__parse_uint("--ringbuf-mb", arg, 1, 1024, &o->ringbuf_mb);
-	case 'T': return cli__parse_uint("--top", arg, 0, 1000, &o->top);
+	case 'L': return cli__parse_value("--live-max", VALUE_NUMBER, arg, 1, 1 << 26,
+					  &o->live_max);
+	case 'B': return cli__parse_value("--ringbuf-mb", VALUE_NUMBER, arg, 1, 1024,
+					  &o->ringbuf_mb);
+	case 'T': return cli__parse_value("--top", VALUE_NUMBER, arg, 0, 1000, &o->top);
 	case 'S': return parse_stack_kb(o, arg);
 	case 'v': log_set_level(log_get_level() + 1); return 0;
 	case 'P':
@@ -348,11 +353,26 @@ static void on_target(void *ctx, const struct target_event *ev)
 	}
 }
 
+/* From the start: a ^C while the BPF programs load (seconds on a busy host) is not lost. */
 static int setup_signals(struct rec *r)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGCHLD, SIGHUP, 0 };
 
-	return cli__event_fds(sigs, tracer__fd(r->tr), &r->sigfd, &r->epfd);
+	return cli__event_fds(sigs, -1, &r->sigfd, &r->epfd);
+}
+
+/* A SIGINT or SIGTERM before anything is traced or started: -EINTR, nothing to record. */
+static int stopped_early(struct rec *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+			r->early_signo = si.ssi_signo;
+			return -EINTR;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -383,7 +403,7 @@ static void read_signals(struct rec *r)
 
 static void stop_when_due(struct rec *r)
 {
-	__u64 limit = r->o->duration * 1e9;
+	__u64 limit = r->o->duration_ns;
 
 	if (r->fatal || target__done(r->tg) ||
 	    (limit && r->start_ns && cli__now_ns() >= r->start_ns + limit))
@@ -404,67 +424,14 @@ static void run_loop(struct rec *r)
 	r->end_ns = cli__now_ns();
 }
 
-static __u64 stat_dropped(const __u64 *st)
-{
-	return st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_NO_TSTATE] + st[AS_STAT_DROP_OVERFLOW];
-}
-
-/* What the profile says about itself: sampling, probes, and every loss. */
-static int make_comments(struct rec *r, const __u64 *st, char buf[][512], const char **c)
-{
-	int n = 0;
-
-	double cut = 100 * summary__cut_share(r->agg);
-
-	if (r->o->rate <= 1 && !stat_dropped(st) && cut < SUMMARY_EXACT_CUT)
-		snprintf(buf[n], 512, "exact: every allocation recorded with its stack (sample rate 1); %.2f%% of the bytes on stacks that end before main",
-			 cut);
-	else if (r->o->rate <= 1)
-		snprintf(buf[n], 512,
-			 "not exact: every allocation sampled (rate 1), %llu samples lost, %.1f%% of the bytes on stacks that end before main",
-			 (unsigned long long)stat_dropped(st), cut);
-	else
-		snprintf(buf[n], 512,
-			 "sampled: Poisson byte sampling, mean %llu bytes between samples; values are %s estimates: each (stack, size) sample of s bytes counts 1/(1-exp(-s/%llu)) objects; n samples behind a value give it a relative standard error of about 1/sqrt(n) (allocscope's summary prints each site's)",
-			 (unsigned long long)r->o->rate, stat_dropped(st) ? "low (samples lost)" : "unbiased",
-			 (unsigned long long)r->o->rate);
-	c[n] = buf[n];
-	n++;
-	snprintf(buf[n], 512, "allocscope %s, %s probes%s", AS_VERSION,
-		 tracer__mode_name(tracer__mode(r->tr)),
-		 r->o->alloc_only ? ", alloc-only (no free tracking)" : "");
-	c[n] = buf[n];
-	n++;
-	snprintf(buf[n], 512,
-		 "degraded, not lost (ring buffer full): %llu samples kept in the kernel with frame-pointer stacks (%llu without any stack, under [stack not captured: ring full]), %llu frees kept there, %llu samples with frame-pointer stacks instead of a stack copy",
-		 (unsigned long long)st[AS_STAT_OVERFLOW], (unsigned long long)st[AS_STAT_OVERFLOW_NOSTACK],
-		 (unsigned long long)st[AS_STAT_OVERFLOW_FREE], (unsigned long long)st[AS_STAT_SMALL_RECORD]);
-	c[n] = buf[n];
-	n++;
-	snprintf(buf[n], 512,
-		 "dropped: %llu samples (ring buffer and overflow map full), %llu frees (ring buffer and overflow map full), %llu calls (no thread state), %llu samples not in inuse (live map full), %llu (out of memory)",
-		 (unsigned long long)(st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_OVERFLOW]),
-		 (unsigned long long)st[AS_STAT_DROP_FREE_RINGBUF],
-		 (unsigned long long)st[AS_STAT_DROP_NO_TSTATE],
-		 (unsigned long long)st[AS_STAT_DROP_LIVE_FULL],
-		 (unsigned long long)r->in.errors);
-	c[n] = buf[n];
-	n++;
-	snprintf(buf[n], 512, "not in inuse: %llu samples taken at the entry (%s); %llu sampled calls threw (not counted)",
-		 (unsigned long long)(st[AS_STAT_NORET] - r->in.cancelled), SUMMARY_NORET_WHY,
-		 (unsigned long long)r->in.cancelled);
-	c[n] = buf[n];
-	return n + 1;
-}
-
 static int write_profile(struct rec *r)
 {
 	struct summary_opts so = { 0 };
 	struct export_opts eo = { 0 };
 	struct agg_totals t;
+	struct export_losses losses = { 0 };
+	struct export_notes notes;
 	__u64 st[AS_STAT_MAX];
-	char buf[5][512];
-	const char *comments[5];
 	int err;
 
 	consume(r);
@@ -492,8 +459,11 @@ static int write_profile(struct rec *r)
 	eo.proc_labels = t.procs > 1;	/* keep processes apart */
 	eo.time_nanos = cli__wall_ns() - (cli__now_ns() - r->start_ns);
 	eo.duration_nanos = r->end_ns - r->start_ns;
-	eo.nr_comments = make_comments(r, st, buf, comments);
-	eo.comments = comments;
+	losses.st = st;
+	losses.oom = r->in.errors;
+	losses.cancelled = r->in.cancelled;
+	losses.cut_pct = 100 * summary__cut_share(r->agg);
+	exporter__notes(&eo, &notes, tracer__mode_name(tracer__mode(r->tr)), &losses);
 	err = exporter__write(r->agg, &eo, r->output);
 	if (err) {
 		pr_err("cannot write %s: %s\n", r->output, strerror(-err));
@@ -506,7 +476,7 @@ static int write_profile(struct rec *r)
 	so.alloc_only = r->o->alloc_only;
 	so.inuse_exited = true;
 	so.top = r->o->top;
-	so.dropped = stat_dropped(st) + r->in.errors;
+	so.dropped = exporter__samples_dropped(st) + r->in.errors;
 	so.untracked = st[AS_STAT_DROP_LIVE_FULL];
 	so.entry_only = st[AS_STAT_NORET] - r->in.cancelled;
 	so.threw = r->in.cancelled;
@@ -572,6 +542,9 @@ static int setup(struct rec *r)
 	const char *why;
 	int err;
 
+	err = setup_signals(r);
+	if (err)
+		return err;
 	if (r->o->output)
 		snprintf(r->output, sizeof(r->output), "%s", r->o->output);
 	err = r->o->output ? check_output(r) : 0;
@@ -602,7 +575,8 @@ static int setup(struct rec *r)
 		if (!r->in.unw)
 			return -ENOMEM;
 	}
-	err = setup_signals(r);
+	err = cli__epoll_add(r->epfd, tracer__fd(r->tr));
+	err = err ?: stopped_early(r);
 	err = err ?: (r->o->pid ? start_pid(r) : start_cmd(r));
 	if (!err && !r->o->output)
 		snprintf(r->output, sizeof(r->output), "allocscope.%d.pb.gz", target__pid(r->tg));
@@ -633,6 +607,12 @@ int cmd_record(int argc, char **argv)
 
 	parse_args(&o, argc, argv);
 	err = setup(&r);
+	if (err == -EINTR && r.early_signo) {
+		pr_err("interrupted (%s) before the recording started: no profile\n",
+		       strsignal(r.early_signo));
+		teardown(&r);
+		return 128 + r.early_signo;
+	}
 	if (!err) {
 		run_loop(&r);
 		err = r.fatal;

@@ -7,7 +7,8 @@
  *   /debug/pprof/heap     the same data; pprof shows inuse_space
  *   ?seconds=N            what changed over the next N seconds (a delta,
  *                         inuse_* too, as Go does), duration_nanos set
- *   ?pid=N                one process
+ *   ?pid=N                one process: 400 if N is not a pid (1 to 4194304), 404 if
+ *                         the daemon holds no samples of it
  *   /metrics              Prometheus text: samples, drops by reason, ...
  *
  * Alloc values only grow for a given (labels, stack) while the daemon
@@ -38,6 +39,7 @@
 #include "symbolizer.h"
 #include "tracer.h"
 #include "unwinder.h"
+#include "value.h"
 #include "version.h"
 
 #define MAX_SECONDS	3600
@@ -88,13 +90,10 @@ static int respond_profile(struct http_request *req, struct pprof *pp, const cha
 	return err;
 }
 
-static void base_opts(struct daemon *d, struct export_opts *o, bool heap, pid_t pid)
+static void base_opts(struct daemon *d, struct export_opts *o, struct export_notes *n,
+		      bool heap, pid_t pid)
 {
-	memset(o, 0, sizeof(*o));
-	o->period = d->cfg.sample_rate;
-	o->alloc_only = d->cfg.alloc_only;
-	o->proc_labels = d->cfg.labels != 0;
-	o->label_mask = d->cfg.labels;
+	daemon__profile_opts(d, o, n);
 	o->pid = pid;
 	o->default_type = heap ? NULL : "alloc_space";
 }
@@ -114,16 +113,26 @@ static int serve_profile(struct http_request *req, struct export_opts *o, const 
 	return err;
 }
 
-/* A positive integer parameter: 0 if absent, -1 if invalid. */
-static long positive(const char *v)
+/*
+ * A number parameter from 1 to max in the one dialect (value.h: no sign, no blank, no "%00",
+ * no wrap): 0 and *out, or -ENOENT if absent, -EINVAL / -ERANGE if not such a number.
+ */
+static int query_number(struct http_request *req, const char *key, __u64 max, __u64 *out)
 {
-	char *end;
-	long n;
+	size_t len;
+	const char *v = http_request__query_n(req, key, &len);
 
+	*out = 0;
 	if (!v)
-		return 0;
-	n = strtol(v, &end, 10);
-	return *v && !*end && n > 0 ? n : -1;
+		return -ENOENT;
+	return value__parse_n(VALUE_NUMBER, v, len, 1, max, out);
+}
+
+/* A pid the daemon holds nothing of: Go's handler answers 404 for what it does not have. */
+static int no_such_process(struct http_request *req, pid_t pid)
+{
+	return http__respond_error(req, 404, "no samples of process %d: not a target, or gone",
+				   pid);
 }
 
 /* The client went away: release the request now; the snapshot goes when due. */
@@ -133,7 +142,7 @@ static void delta_gone(struct http_request *req, void *ctx)
 	((struct delta *)ctx)->req = NULL;
 }
 
-static int hold_delta(struct route *rt, struct http_request *req, long seconds, pid_t pid)
+static int hold_delta(struct route *rt, struct http_request *req, __u64 seconds, pid_t pid)
 {
 	struct daemon *d = rt->d;
 	struct delta *dl = calloc(1, sizeof(*dl));
@@ -166,16 +175,20 @@ static int profile_handler(struct http_request *req, void *ctx)
 {
 	struct route *rt = ctx;
 	const char *debug = http_request__query(req, "debug");
-	long seconds = positive(http_request__query(req, "seconds"));
-	long pid = positive(http_request__query(req, "pid"));
 	struct export_opts o;
+	struct export_notes notes;
+	__u64 seconds, pid;
+	int err;
 
-	if (seconds < 0)
+	err = query_number(req, "seconds", ~0ULL, &seconds);
+	if (err && err != -ENOENT)
 		return http__respond_error(req, 400,
 					   "invalid value for \"seconds\" - must be a positive integer");
-	if (pid < 0)
+	err = query_number(req, "pid", VALUE_PID_MAX, &pid);
+	if (err && err != -ENOENT)
 		return http__respond_error(req, 400,
-					   "invalid value for \"pid\" - must be a positive integer");
+					   "invalid value for \"pid\" - must be a process id from 1 to %d",
+					   VALUE_PID_MAX);
 	if (seconds && debug && strcmp(debug, "0"))
 		return http__respond_error(req, 400, "seconds and debug params are incompatible");
 	if (debug && strcmp(debug, "0"))
@@ -188,7 +201,9 @@ static int profile_handler(struct http_request *req, void *ctx)
 	daemon__drain(rt->d);
 	if (seconds)
 		return hold_delta(rt, req, seconds, pid);
-	base_opts(rt->d, &o, rt->heap, pid);
+	if (pid && !agg__find_proc(rt->d->agg, pid))
+		return no_such_process(req, pid);
+	base_opts(rt->d, &o, &notes, rt->heap, pid);
 	o.values = EXPORT_TOTAL;
 	o.time_nanos = daemon__wall(rt->d, daemon__now());
 	return serve_profile(req, &o, rt->heap ? "heap" : "allocs", rt->d);
@@ -197,11 +212,16 @@ static int profile_handler(struct http_request *req, void *ctx)
 static void finish_delta(struct daemon *d, struct delta *dl)
 {
 	__u64 now = daemon__now();
+	struct export_notes notes;
 	struct export_opts o;
 
 	if (!dl->req)
 		return;
-	base_opts(d, &o, dl->heap, dl->pid);
+	if (dl->pid && !agg__find_proc(d->agg, dl->pid)) {
+		no_such_process(dl->req, dl->pid);
+		return;
+	}
+	base_opts(d, &o, &notes, dl->heap, dl->pid);
 	o.values = EXPORT_SINCE;
 	o.since = dl->snap;
 	o.time_nanos = daemon__wall(d, now);
@@ -504,8 +524,8 @@ static int endpoint_opts(const struct config *cfg, const struct endpoint *ep,
 	memset(o, 0, sizeof(*o));
 	o->max_connections = cfg->http_max_connections;
 	o->max_per_client = cfg->http_max_connections_per_client;
-	o->header_timeout_s = cfg->http_header_timeout;
-	o->idle_timeout_s = cfg->http_idle_timeout;
+	o->header_timeout_s = cfg->http_header_timeout_ns / VALUE_NS;
+	o->idle_timeout_s = cfg->http_idle_timeout_ns / VALUE_NS;
 	o->unix_path = *cfg->listen_unix ? cfg->listen_unix : NULL;
 	o->unix_mode = cfg->listen_unix_mode;
 	o->unix_gid = (gid_t)-1;

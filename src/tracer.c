@@ -92,6 +92,9 @@ int tracer__probe_kernel(bool *sessions, bool *multi)
 
 	*sessions = *multi = false;
 	fd = probe_attach_type(AS_BPF_TRACE_UPROBE_MULTI);
+	/* a kernel without the attach type says EINVAL; only privilege says EPERM */
+	if (fd == -EPERM || fd == -EACCES)
+		return -EPERM;
 	if (fd >= 0) {
 		/*
 		 * 46ba0e49b642 ("bpf: fix multi-uprobe PID filtering logic")
@@ -223,7 +226,9 @@ int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
 	if (!tr)
 		return -ENOMEM;
 	libbpf_set_print(log_libbpf);
-	tracer__probe_kernel(&sessions, &multi);
+	err = tracer__probe_kernel(&sessions, &multi);
+	if (err)
+		goto err_out;
 	tr->mode = pick_mode(opts->mode, sessions);
 	if (tr->mode == TRACER_MODE_SESSION && !sessions) {
 		*why = "this kernel has no uprobe sessions (Linux 6.13+)";

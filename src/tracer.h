@@ -119,7 +119,10 @@ int tracer__purge_live(struct tracer *tr, bool (*gone)(pid_t tgid, void *ctx), v
 int tracer__uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
 			      const __u64 *offsets, const __u64 *cookies, __u32 cnt, pid_t pid);
 
-/* Which probe mechanisms this kernel supports (for `allocscope features`). */
+/*
+ * Which probe mechanisms this kernel supports (for `allocscope features`). Returns 0, or
+ * -EPERM when not permitted to load BPF programs: then nothing is known of the kernel.
+ */
 int tracer__probe_kernel(bool *sessions, bool *multi);
 
 #endif /* AS_TRACER_H */

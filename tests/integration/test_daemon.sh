@@ -528,3 +528,93 @@ test_export_errors() {
 	fi
 }
 test_export_errors
+
+# --- values, comments, time stamps (issue 10's smaller defects) ---
+# Each starts its own daemon on its own workload process (--targets pid:N), so that it
+# neither traces the host nor depends on the cases above.
+
+# smalls_daemon DIR EXTRA_CONF: a sites process run to its end under a daemon that targets
+# it alone; sets SPID (the process, exited and still served), DPID, NPID and PORT.
+smalls_daemon() {
+	local t=$1
+	printf 'listen = 127.0.0.1:0\nsample_rate = 1\n%b' "$2" > "$t/conf"
+	mkfifo "$t/go"
+	"$SITES" 0.2 --truth "$t/truth" --wait-fd 3 3< "$t/go" &
+	SPID=$!
+	exec 8> "$t/go"
+	start_daemon "$t" --targets "pid:$SPID"
+	echo go >&8
+	exec 8>&-
+	wait $SPID
+}
+
+# ?pid= and ?seconds= in the one dialect: no wrap at 32 bits, no sign, no blank, no "%00";
+# a pid out of range is a 400 as Go answers a bad parameter, a pid with no samples a 404.
+test_param_spellings() {
+	local t=$(case_dir params) q code bad=() want
+	smalls_daemon "$t" 'export_interval = 0\n'
+	[ -n "$PORT" ] || { fail param_spellings "daemon did not start: $(tail -3 "$t/log")"; return; }
+	for q in "pid=$((SPID + 4294967296))" "pid=99999999" "pid=4194305" "pid=0" "pid=+$SPID" \
+		"pid=%20$SPID" "pid=$SPID%20" "pid=$SPID%00" "pid=$SPID%001" "pid=" "pid=0x10" \
+		"seconds=+1" "seconds=%201" "seconds=1%00" "seconds=1%007" "seconds=0" \
+		"seconds=4294967297" "seconds=99999999999999999999" "seconds=1.5"; do
+		code=$(curl -s -m 20 -o "$t/body" -w '%{http_code}' "$(url "/debug/pprof/allocs?$q")")
+		[ "$code" = 400 ] || bad+=("?$q: $code $(head -c 200 "$t/body" | tr -cd "[:print:]")")
+	done
+	# the process itself, in a delta too; the daemon's own pid has no samples
+	for q in "pid=$SPID:200" "pid=$SPID&seconds=1:200" "pid=$DPID:404" \
+		"pid=$DPID&seconds=1:404"; do
+		want=${q##*:}
+		q=${q%:*}
+		code=$(curl -s -m 20 -o "$t/body" -w '%{http_code}' "$(url "/debug/pprof/heap?$q")")
+		[ "$code" = "$want" ] || bad+=("?$q: $code, not $want: $(head -c 200 "$t/body" | tr -cd "[:print:]")")
+	done
+	curl -s -o "$t/p.pb.gz" "$(url "/debug/pprof/allocs?pid=$SPID")"
+	site_totals "$t/p.pb.gz" "pid=$SPID" | grep -q '^site_leak' ||
+		bad+=("?pid=$SPID: no site_leak of the process")
+	stop_daemon
+	if [ ${#bad[@]} -eq 0 ]; then
+		pass param_spellings
+	else
+		fail param_spellings "${bad[@]}"
+	fi
+}
+test_param_spellings
+
+# Served and exported profiles say what they are (rate, probes, drops), as record's do; an
+# exported rate profile is stamped at its interval's end, as its file name and ?seconds= are.
+test_comments_and_stamps() {
+	local t=$(case_dir comments) f h stamp name_ms time_ms bad=()
+	smalls_daemon "$t" 'export_interval = 1\nexport_dir = '"$t"'/export\n'
+	[ -n "$PORT" ] || { fail comments_and_stamps "daemon did not start: $(tail -3 "$t/log")"; return; }
+	curl -s -o "$t/served.pb.gz" "$(url /debug/pprof/allocs)"
+	curl -s -o "$t/delta.pb.gz" "$(url "/debug/pprof/heap?seconds=1")"
+	for ((i = 0; i < 100; i++)); do
+		[ "$(ls "$t"/export/allocs-*.pb.gz 2> /dev/null | wc -l)" -ge 2 ] && break
+		sleep 0.1
+	done
+	stop_daemon
+	for f in "$t/served.pb.gz" "$t/delta.pb.gz" "$t"/export/*.pb.gz; do
+		h=$(pprof_header "$f")
+		grep -q '^comment=exact: every allocation recorded (sample rate 1)$' <<< "$h" &&
+			grep -q '^comment=allocscope .* probes' <<< "$h" &&
+			grep -q '^comment=dropped: [0-9]* samples (ring buffer[a-z ]*full), .* processes not tracked (max_processes)$' <<< "$h" ||
+			bad+=("$(basename "$f"): comments: $(grep '^comment=' <<< "$h" | tr '\n' ' ')")
+	done
+	f=$(ls "$t"/export/allocs-*.pb.gz | tail -1)
+	[ -n "$f" ] || bad+=("no export")
+	if [ -n "$f" ]; then
+		# allocs-YYYYmmddTHHMMSS.mmmZ.pb.gz: the time the profile was collected
+		stamp=$(basename "$f" | sed 's/^allocs-\(........\)T\(..\)\(..\)\(..\)\.\(...\)Z\.pb\.gz$/\1 \2:\3:\4.\5/')
+		name_ms=$(( $(date -u -d "$stamp" +%s%N) / 1000000 ))
+		time_ms=$(( $(pprof_header "$f" | sed -n 's/^time_nanos=//p') / 1000000 ))
+		[ "$name_ms" = "$time_ms" ] ||
+			bad+=("$(basename "$f"): time_nanos $time_ms ms, its name $name_ms ms")
+	fi
+	if [ ${#bad[@]} -eq 0 ]; then
+		pass comments_and_stamps
+	else
+		fail comments_and_stamps "${bad[@]}"
+	fi
+}
+test_comments_and_stamps

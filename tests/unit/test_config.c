@@ -12,9 +12,11 @@
 
 #include "test.h"
 #include "config.h"
+#include "value.h"
 
 #define ERRLEN 512
-#define RATE_ERR "is not a byte count from 1 to 1099511627776 (K, M, G)"
+#define RATE_ERR "is not a byte count from 1 to 1T (K, M, G, T suffixes)"
+#define INTERVAL_ERR "is not a duration from 1 to 86400 seconds (2.5, 90s, 5m, 1h), or 0"
 #define LISTEN_ERR "is not ADDR:PORT, [ADDR6]:PORT, :PORT or none"
 
 static struct config c, c2;
@@ -103,10 +105,10 @@ static void test_defaults(void)
 	ASSERT_STREQ(c.tls_key_file, "");
 	ASSERT_EQ(c.http_max_connections, 256);
 	ASSERT_EQ(c.http_max_connections_per_client, 16);
-	ASSERT_EQ(c.http_header_timeout, 10);
-	ASSERT_EQ(c.http_idle_timeout, 15);
+	ASSERT_EQ(c.http_header_timeout_ns, 10 * VALUE_NS);
+	ASSERT_EQ(c.http_idle_timeout_ns, 15 * VALUE_NS);
 	ASSERT_STREQ(c.export_dir, "/var/lib/allocscope/profiles");
-	ASSERT_EQ(c.export_interval, 60);
+	ASSERT_EQ(c.export_interval_ns, 60 * VALUE_NS);
 	ASSERT_EQ(c.retention_count, 60);
 	ASSERT_EQ(c.retention_bytes, 256ULL << 20);
 	ASSERT_EQ(c.sample_rate, 524288);
@@ -168,10 +170,10 @@ static void test_every_key(void)
 	ASSERT_STREQ(c.tls_key_file, "/etc/allocscope/key.pem");
 	ASSERT_EQ(c.http_max_connections, 1000);
 	ASSERT_EQ(c.http_max_connections_per_client, 4);
-	ASSERT_EQ(c.http_header_timeout, 2);
-	ASSERT_EQ(c.http_idle_timeout, 60);
+	ASSERT_EQ(c.http_header_timeout_ns, 2 * VALUE_NS);
+	ASSERT_EQ(c.http_idle_timeout_ns, 60 * VALUE_NS);
 	ASSERT_STREQ(c.export_dir, "/srv/profiles");
-	ASSERT_EQ(c.export_interval, 300);
+	ASSERT_EQ(c.export_interval_ns, 300 * VALUE_NS);
 	ASSERT_EQ(c.retention_count, 10);
 	ASSERT_EQ(c.retention_bytes, 1ULL << 30);
 	ASSERT_EQ(c.sample_rate, 4096);
@@ -189,14 +191,14 @@ static void test_every_key(void)
 	ASSERT_EQ(parse_text("export_interval = 2h\nretention_bytes = 512m\n"
 			     "sample_rate = 1k\nalloc_only = 0\nwatchdog = True\n"
 			     "labels = none\n", &c), 0);
-	ASSERT_EQ(c.export_interval, 7200);
+	ASSERT_EQ(c.export_interval_ns, 7200 * VALUE_NS);
 	ASSERT_EQ(c.retention_bytes, 512ULL << 20);
 	ASSERT_EQ(c.sample_rate, 1024);
 	ASSERT_EQ(c.alloc_only, false);
 	ASSERT_EQ(c.watchdog, true);
 	ASSERT_EQ(c.labels, 0);
 	ASSERT_EQ(parse_text("export_interval = 90s\nlabels = \"\"\nsample_rate = 1T\n", &c), 0);
-	ASSERT_EQ(c.export_interval, 90);
+	ASSERT_EQ(c.export_interval_ns, 90 * VALUE_NS);
 	ASSERT_EQ(c.labels, 0);
 	ASSERT_EQ(c.sample_rate, 1ULL << 40);
 	ASSERT_EQ(parse_text("labels = exe , pid\n", &c), 0);
@@ -255,13 +257,14 @@ static void test_errors(void)
 		{ "export_dir = \"/x\" y\n", "t.conf:1: unexpected text after the quoted value" },
 		{ "ringbuf_mb = 1\nlive_max = 5\nringbuf_mb = 2\n",
 		  "t.conf:3: ringbuf_mb: set twice (first on line 1)" },
-		{ "export_interval = 2d\n",
-		  "t.conf:1: export_interval: '2d' is not a duration from 0 to 86400 seconds "
-		  "(N, Ns, Nm, Nh)" },
-		{ "export_interval = 25h\n", "t.conf:1: export_interval: '25h' is not a duration "
-		  "from 0 to 86400 seconds (N, Ns, Nm, Nh)" },
-		{ "export_interval = 1.5\n", "t.conf:1: export_interval: '1.5' is not a duration "
-		  "from 0 to 86400 seconds (N, Ns, Nm, Nh)" },
+		{ "export_interval = 2d\n", "t.conf:1: export_interval: '2d' " INTERVAL_ERR },
+		{ "export_interval = 25h\n", "t.conf:1: export_interval: '25h' " INTERVAL_ERR },
+		{ "export_interval = 0.5\n", "t.conf:1: export_interval: '0.5' " INTERVAL_ERR },
+		{ "export_interval = +5\n", "t.conf:1: export_interval: '+5' " INTERVAL_ERR },
+		{ "sample_rate = 512KB\n", "t.conf:1: sample_rate: '512KB' " RATE_ERR },
+		{ "sample_rate = \" 5\"\n", "t.conf:1: sample_rate: ' 5' " RATE_ERR },
+		{ "retention_count = 4294967297\n",
+		  "t.conf:1: retention_count: '4294967297' is not a number from 1 to 1000000" },
 		{ "retention_count = 0\n",
 		  "t.conf:1: retention_count: '0' is not a number from 1 to 1000000" },
 		{ "retention_count = -1\n",
@@ -304,9 +307,9 @@ static void test_errors(void)
 		  "t.conf:1: http_max_connections_per_client: '16385' is not a number from 1 to "
 		  "16384" },
 		{ "http_header_timeout = 0\n", "t.conf:1: http_header_timeout: '0' is not a "
-		  "duration from 1 to 300 seconds (N, Ns, Nm, Nh)" },
+		  "duration from 1 to 300 seconds (2.5, 90s, 5m, 1h)" },
 		{ "http_idle_timeout = 2h\n", "t.conf:1: http_idle_timeout: '2h' is not a "
-		  "duration from 1 to 3600 seconds (N, Ns, Nm, Nh)" },
+		  "duration from 1 to 3600 seconds (2.5, 90s, 5m, 1h)" },
 		{ "labels = pid,tid\n",
 		  "t.conf:1: labels: 'tid' is not a label (pid, comm, exe; or none)" },
 		{ "labels = pid,,comm\n",
@@ -430,7 +433,7 @@ static void test_overrides(void)
 	ASSERT_EQ(config__set(&c, "export_interval", "0", err, sizeof(err)), 0);
 	ASSERT_EQ(config__set(&c, "export-dir", "/tmp/p", err, sizeof(err)), 0);
 	ASSERT_EQ(c.sample_rate, 2ULL << 20);
-	ASSERT_EQ(c.export_interval, 0);
+	ASSERT_EQ(c.export_interval_ns, 0);
 	ASSERT_STREQ(c.export_dir, "/tmp/p");
 	ASSERT_STREQ(c.listen, "127.0.0.1:7000");	/* from the file */
 	ASSERT_EQ(c.ringbuf_mb, 16);			/* the default */
@@ -504,8 +507,7 @@ static void test_validate(void)
 	c.live_max = 1;
 	c.sample_rate = (1ULL << 40) + 1;
 	ASSERT_EQ(config__validate(&c, err, sizeof(err)), -EINVAL);
-	ASSERT_STREQ(err, "sample_rate: 1099511627777 is not a byte count from 1 to "
-		     "1099511627776");
+	ASSERT_STREQ(err, "sample_rate: 1099511627777 " RATE_ERR);
 	c.sample_rate = 1;
 	free(c.export_dir);
 	c.export_dir = NULL;
@@ -576,6 +578,76 @@ static void test_print_roundtrip(void)
 	free(printed);
 	printed = print_config(&c, false);
 	ASSERT_STREQ(printed2, printed);
+}
+
+/* The values of the command line are the values of the file (src/value.h): one dialect. */
+static void test_one_dialect(void)
+{
+	ASSERT_EQ(config__defaults(&c), 0);
+	ASSERT_EQ(config__set(&c, "sample-rate", "512KiB", err, sizeof(err)), 0);
+	ASSERT_EQ(c.sample_rate, 512ULL << 10);
+	ASSERT_EQ(config__set(&c, "sample-rate", "1T", err, sizeof(err)), 0);
+	ASSERT_EQ(c.sample_rate, 1ULL << 40);
+	ASSERT_EQ(config__set(&c, "export-interval", "2.5", err, sizeof(err)), 0);
+	ASSERT_EQ(c.export_interval_ns, 2500000000ULL);
+	printed = print_config(&c, false);
+	ASSERT(strstr(printed, "export_interval = 2.5\n"), "%s", printed);
+	ASSERT(strstr(printed, "sample_rate = 1T\n"), "%s", printed);
+	ASSERT_EQ(config__set(&c, "export-interval", "1.5m", err, sizeof(err)), 0);
+	ASSERT_EQ(c.export_interval_ns, 90 * VALUE_NS);
+	ASSERT_EQ(config__set(&c, "targets", "pid:+5", err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(config__set(&c, "targets", "pid:4294967297", err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "targets: 'pid:4294967297': not a process id");
+}
+
+/*
+ * Every value a key accepts prints as text that parses back to what prints the same: for
+ * each key, values near its edges (blanks, quotes, '#', slashes, suffixes, control
+ * characters); a refused one is fine, one that changes on the way back is not.
+ */
+static void test_roundtrip_every_value(void)
+{
+	static const struct {
+		const char *key, *value;
+	} cases[] = {
+		{ "targets", "cgroup:/a /" }, { "targets", "cgroup:/a\t/" },
+		{ "targets", "cgroup:/a /b/" }, { "targets", "cgroup:/sys/fs/cgroup/ a/" },
+		{ "targets", "cgroup://" }, { "targets", "cgroup:/sys/fs/cgroup//" },
+		{ "targets", "comm: a" }, { "targets", "comm:a\"b" }, { "targets", "comm:#a" },
+		{ "targets", "comm:a\\" }, { "targets", "comm:\"" }, { "targets", "exe:/a b/c" },
+		{ "targets", "exe:/a\nb" }, { "targets", "comm:a\rb" }, { "targets", "comm:a\r" },
+		{ "targets", "pid:007" }, { "targets", "exe:/x,comm:y" },
+		{ "export_dir", "/a\nb" }, { "export_dir", "/a\r" }, { "export_dir", "/a\t" },
+		{ "export_dir", "/ a" }, { "export_dir", "/a #b" }, { "export_dir", "/a\\" },
+		{ "export_dir", "/\"" }, { "export_dir", "/a\x7f" },
+		{ "listen", "[::1]:0" }, { "listen", ":6060" },
+		{ "export_interval", "2.5" }, { "export_interval", "0.000000001" },
+		{ "export_interval", "86399.999999999" }, { "export_interval", "1.5m" },
+		{ "export_interval", "0" }, { "sample_rate", "1536K" }, { "sample_rate", "1T" },
+		{ "sample_rate", "1023" }, { "retention_bytes", "1048577" },
+		{ "labels", "exe,pid" }, { "labels", "" }, { "alloc_only", "ON" },
+	};
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		case_done();
+		ASSERT_EQ(config__defaults(&c), 0);
+		ret = config__set(&c, cases[i].key, cases[i].value, err, sizeof(err));
+		if (ret == -EINVAL)
+			continue;
+		ASSERT(!ret, "%s = '%s': %d", cases[i].key, cases[i].value, ret);
+		printed = print_config(&c, false);
+		ASSERT_EQ(config__defaults(&c2), 0);
+		ASSERT(!parse_text(printed, &c2), "%s = '%s' printed as unparsable: %s\n%s",
+		       cases[i].key, cases[i].value, err, printed);
+		printed2 = print_config(&c2, false);
+		ASSERT(!strcmp(printed, printed2), "%s = '%s' changed on the way back:\n%s---\n%s",
+		       cases[i].key, cases[i].value, printed, printed2);
+	}
+	/* The case of issue 10: refused, with a reason. */
+	ASSERT_EQ(config__set(&c, "targets", "cgroup:/a /", err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "targets: 'cgroup:/a /': a path ending in a blank");
 }
 
 static void test_load(void)
@@ -706,6 +778,8 @@ int main(void)
 	RUN_CASE(test_bounds);
 	RUN_CASE(test_validate);
 	RUN_CASE(test_print_roundtrip);
+	RUN_CASE(test_one_dialect);
+	RUN_CASE(test_roundtrip_every_value);
 	RUN_CASE(test_load);
 	RUN_CASE(test_help);
 	RUN_CASE(test_example_file);

@@ -52,6 +52,7 @@ static struct {
 	int gone_calls;
 	bool answer_in_gone, drop_in_gone;
 	char seen_seconds[32], seen_debug[32];
+	size_t seen_seconds_len;
 	bool seen_gc;
 	int slice_ms;		/* the longest a loop turn waits */
 } f;
@@ -110,7 +111,7 @@ static int h_heap(struct http_request *req, void *ctx)
 
 static int h_query(struct http_request *req, void *ctx)
 {
-	const char *s = http_request__query(req, "seconds");
+	const char *s = http_request__query_n(req, "seconds", &f.seen_seconds_len);
 	const char *d = http_request__query(req, "debug");
 
 	snprintf(f.seen_seconds, sizeof(f.seen_seconds), "%s", s ? s : "(null)");
@@ -446,6 +447,26 @@ static void test_query(void)
 	ASSERT_EQ(fetch("GET", "/query?seconds=%31%30", &r), 0);
 	ASSERT_STREQ(f.seen_seconds, "10");
 	ASSERT_STREQ(f.seen_debug, "(null)");
+}
+
+/* "%00" decodes to a NUL inside the value: its length says so, for value__parse_n(). */
+static void test_query_nul(void)
+{
+	struct resp r;
+
+	ASSERT_EQ(start("127.0.0.1:0", NULL), 0);
+	ASSERT_EQ(fetch("GET", "/query?seconds=5%00", &r), 0);
+	ASSERT_EQ(r.status, 200);
+	ASSERT_STREQ(f.seen_seconds, "5");
+	ASSERT_EQ(f.seen_seconds_len, 2);
+	ASSERT_EQ(fetch("GET", "/query?seconds=5%007", &r), 0);
+	ASSERT_EQ(f.seen_seconds_len, 3);
+	ASSERT_EQ(fetch("GET", "/query?seconds=%2B5", &r), 0);
+	ASSERT_STREQ(f.seen_seconds, "+5");
+	ASSERT_EQ(f.seen_seconds_len, 2);
+	ASSERT_EQ(fetch("GET", "/query?seconds", &r), 0);
+	ASSERT_STREQ(f.seen_seconds, "");
+	ASSERT_EQ(f.seen_seconds_len, 0);
 }
 
 static void test_not_found(void)
@@ -1137,6 +1158,7 @@ int main(void)
 	RUN_CASE(test_get);
 	RUN_CASE(test_head);
 	RUN_CASE(test_query);
+	RUN_CASE(test_query_nul);
 	RUN_CASE(test_not_found);
 	RUN_CASE(test_method);
 	RUN_CASE(test_errors);
