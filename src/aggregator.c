@@ -327,13 +327,13 @@ int agg__add_bulk(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr_
 	return 0;
 }
 
-void agg__add_free(struct agg *a, __u64 seq)
+bool agg__add_free(struct agg *a, __u64 seq)
 {
 	struct hnode *n = hmap__find(&a->seqs, hash_u64(seq), seq_eq, &seq);
 	struct seq_node *q;
 
 	if (!n)
-		return;
+		return false;
 	q = hmap_entry(n, struct seq_node, node);
 	q->site->s.n_free++;
 	q->site->s.w_free += q->w;
@@ -341,6 +341,7 @@ void agg__add_free(struct agg *a, __u64 seq)
 	a->frees++;
 	hmap__del(&a->seqs, n);
 	free(q);
+	return true;
 }
 
 struct site_iter {

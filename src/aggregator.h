@@ -81,8 +81,8 @@ int agg__add_alloc(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr
  */
 int agg__add_bulk(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr_pcs, __u16 fn,
 		  __u64 size, __u64 rate, __u64 n_alloc, __u64 n_free);
-/* A sampled pointer was freed; unknown seqs are ignored. */
-void agg__add_free(struct agg *a, __u64 seq);
+/* A sampled pointer was freed; false (and nothing done) for an unknown seq. */
+bool agg__add_free(struct agg *a, __u64 seq);
 
 /* Current estimate of objects still allocated at a site (0 if its process is gone). */
 double agg_site__live(const struct agg_site *s);

@@ -8,6 +8,7 @@
 
 #include "aggregator.h"
 #include "cli.h"
+#include "hmap.h"
 #include "allocscope.h"
 #include "ingest.h"
 #include "keeper.h"
@@ -194,6 +195,57 @@ static __u32 unwind(struct ingest *in, struct agg_proc *p, const struct as_alloc
 }
 
 /*
+ * A free the ring had no room for is drained from its map after a pass
+ * over the ring, and its sample may still be in the ring, behind: it waits
+ * for it (at most EARLY_MAX of them).
+ */
+#define EARLY_MAX	65536
+
+struct early_free {
+	struct hnode node;
+	__u64 seq;
+};
+
+static bool early_eq(const struct hnode *n, const void *key)
+{
+	return hmap_entry(n, struct early_free, node)->seq == *(const __u64 *)key;
+}
+
+static void take_lost_free(void *ctx, __u64 seq)
+{
+	struct ingest *in = ctx;
+	struct early_free *e;
+
+	if (agg__add_free(in->agg, seq))
+		return;
+	if (!in->early_frees && !(in->early_frees = calloc(1, sizeof(*in->early_frees))))
+		goto lost;
+	if (in->early_frees->nr >= EARLY_MAX || !(e = malloc(sizeof(*e))))
+		goto lost;
+	e->seq = seq;
+	if (!hmap__add(in->early_frees, &e->node, hash_u64(seq)))
+		return;
+	free(e);
+lost:
+	in->errors++;
+}
+
+/* The sample of an early free came: it is freed at once. */
+static void settle_early(struct ingest *in, __u64 seq)
+{
+	struct hnode *n;
+
+	if (!in->early_frees || !in->early_frees->nr)
+		return;
+	n = hmap__find(in->early_frees, hash_u64(seq), early_eq, &seq);
+	if (!n)
+		return;
+	hmap__del(in->early_frees, n);
+	free(hmap_entry(n, struct early_free, node));
+	agg__add_free(in->agg, seq);
+}
+
+/*
  * A provisional sample (taken at the entry of an operator new, which may
  * still throw) waits here until its thread sends another record, or a
  * flush: an AS_EV_CANCEL right behind it in the ring means the call threw
@@ -283,10 +335,21 @@ void ingest__flush(struct ingest *in, __u64 min_age_ns)
 	flush(in, 0, min_age_ns);
 }
 
+static void free_early(struct hnode *n, void *ctx)
+{
+	free(hmap_entry(n, struct early_free, node));
+}
+
 void ingest__fini(struct ingest *in)
 {
 	free(in->held);
 	in->held = NULL;
+	if (in->early_frees) {
+		hmap__each(in->early_frees, free_early, NULL);
+		hmap__release(in->early_frees);
+		free(in->early_frees);
+		in->early_frees = NULL;
+	}
 }
 
 static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size_t size)
@@ -323,6 +386,8 @@ static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size
 	if (agg__add_alloc(in->agg, p, stack, nr, e->fn & AS_EVF_MASK, e->alloc_ip, e->size,
 			   e->rate, e->seq, tracked))
 		in->errors++;
+	else if (tracked)
+		settle_early(in, e->seq);
 }
 
 static void take_overflow(void *ctx, const struct tracer_ovf *o)
@@ -338,13 +403,6 @@ static void take_overflow(void *ctx, const struct tracer_ovf *o)
 	if (agg__add_bulk(in->agg, p, o->pcs, o->nr_pcs, o->fn, o->size, o->rate, o->allocs,
 			  o->frees))
 		in->errors++;
-}
-
-static void take_lost_free(void *ctx, __u64 seq)
-{
-	struct ingest *in = ctx;
-
-	agg__add_free(in->agg, seq);
 }
 
 int ingest__drain_overflow(struct ingest *in, struct tracer *tr)

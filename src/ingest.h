@@ -16,6 +16,7 @@
 
 struct agg;
 struct agg_proc;
+struct hmap;
 struct symbolizer;
 struct unwinder;
 
@@ -38,6 +39,8 @@ struct ingest {
 	struct ingest_held *held;	/* lazily allocated; ingest__fini() frees it */
 	__u64 cancelled;		/* the call threw: not counted */
 	__u64 overflowed;		/* samples the ring had no room for, kept by the kernel */
+	/* frees from the kernel's lost_frees map whose sample is still in the ring */
+	struct hmap *early_frees;	/* lazily allocated; ingest__fini() frees it */
 	__u64 cancelled_late;		/* a cancel after its sample was counted */
 };
 
