@@ -316,7 +316,7 @@ static int take(struct sample *s, const char *prog, const char *a1, const char *
 	memset(s, 0, sizeof(*s));
 	if (pipe(fds))
 		return -errno;
-	s->pid = fork();
+	s->pid = t_fork();
 	if (s->pid < 0) {
 		err = -errno;
 		close(fds[0]);
