@@ -6,6 +6,7 @@
 #   make            build $(OUTPUT)/allocscope
 #   make demo       install what is missing, record the demo workload
 #   make check      install what is missing, run every test (as root)
+#   make check-loaded  the same, while two other processes allocate at full speed
 #   make bench      install what is missing, run the benchmarks
 #   make soak       the daemon under load for 10 minutes (docs/RELIABILITY.md)
 #   make install    install binary, unit, config and man pages (DESTDIR, prefix)
@@ -58,7 +59,7 @@ WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/workloads/%,$(WO
 WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
 WORKLOAD_BINS += $(patsubst tests/workloads/%.cc,$(OUTPUT)/tests/workloads/%,$(WORKLOAD_CXX_SRCS))
 
-.PHONY: all clean check demo bench soak deps install uninstall test-bins FORCE
+.PHONY: all clean check check-loaded demo bench soak deps install uninstall test-bins FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -129,6 +130,11 @@ check:
 	$(Q)scripts/install-deps.sh test
 	$(Q)$(MAKE) --no-print-directory test-bins
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
+
+check-loaded:
+	$(Q)scripts/install-deps.sh test
+	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)OUTPUT=$(OUTPUT) tests/load.sh tests/run.sh
 
 demo:
 	$(Q)scripts/install-deps.sh build

@@ -26,17 +26,27 @@ _daemon_up() {
 	grep -q '^READY=1' "$1/notify.log" || ! kill -0 "$DPID" 2> /dev/null
 }
 
-# stop_daemon: SIGTERM, and its exit status.
+# stop_daemon: SIGTERM, and its exit status; KILL (137) if it has not
+# exited in 2 minutes.
 stop_daemon() {
+	local rc w
 	kill -TERM "$DPID" 2> /dev/null
+	(sleep 120 && kill -KILL "$DPID" 2> /dev/null) &
+	w=$!
 	wait "$DPID"
-	local rc=$?
+	rc=$?
+	kill $w 2> /dev/null
+	wait $w 2> /dev/null
 	kill "$NPID" 2> /dev/null
 	wait "$NPID" 2> /dev/null
 	return $rc
 }
 
 url() { echo "http://127.0.0.1:$PORT$1"; }
+
+# curl, but a daemon that does not answer in 5 minutes fails the case
+# rather than hang the test until its time-out.
+curl() { command curl --max-time "${CURL_MAX_TIME:-300}" "$@"; }
 
 # fetch PATH FILE: the body into FILE; prints the status code.
 fetch() { curl -s -o "$2" -w '%{http_code}' "$(url "$1")"; }
