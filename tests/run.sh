@@ -29,12 +29,14 @@ want() {
 	return 1
 }
 
-# The processes of the running test: its process group and its cgroup.
+# The processes of the running test: its process group and its cgroup
+# (zombies aside: they have exited, and their new parent reaps them).
 current_procs() {
-	{
+	# shellcheck disable=SC2046
+	running $({
 		[ -z "$CUR_PID" ] || pgrep -g "$CUR_PID"
 		cg_procs "$CUR_CG"
-	} | sort -un
+	} | sort -un)
 }
 
 # Ends the running test: TERM to its group (its scripts' traps kill what they
@@ -78,7 +80,7 @@ run_one() {
 	# test's; on time-out it signals the whole group, KILL 10 s later.
 	(
 		[ -z "$CUR_CG" ] || cg_enter "$CUR_CG"
-		exec timeout -k 10 "${TEST_TIMEOUT:-900}" "$@"
+		exec timeout -k 10 "${TEST_TIMEOUT:-1800}" "$@"
 	) > "$out" 2>&1 &
 	CUR_PID=$!
 	wait $CUR_PID
@@ -89,7 +91,7 @@ run_one() {
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 	grep '^FAIL ' "$out" | while read -r _ n; do echo "$n"; done >> "$TMPROOT/failures"
 	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-		echo "FAIL $name: timed out after ${TEST_TIMEOUT:-900} s"
+		echo "FAIL $name: timed out after ${TEST_TIMEOUT:-1800} s"
 		failed=$((failed + 1))
 		echo "$name (timed out)" >> "$TMPROOT/failures"
 	elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then

@@ -29,14 +29,11 @@ _daemon_up() {
 # stop_daemon: SIGTERM, and its exit status; KILL (137) if it has not
 # exited in 2 minutes.
 stop_daemon() {
-	local rc w
+	local rc
 	kill -TERM "$DPID" 2> /dev/null
-	(sleep 120 && kill -KILL "$DPID" 2> /dev/null) &
-	w=$!
+	wait_until 120 exited "$DPID" || kill -KILL "$DPID" 2> /dev/null
 	wait "$DPID"
 	rc=$?
-	kill $w 2> /dev/null
-	wait $w 2> /dev/null
 	kill "$NPID" 2> /dev/null
 	wait "$NPID" 2> /dev/null
 	return $rc

@@ -65,6 +65,21 @@ descendants() {
 	done
 }
 
+# exited PID: PID is gone, or a zombie (exited, not yet reaped).
+exited() {
+	local st
+	st=$(ps -o stat= -p "$1" 2> /dev/null)
+	[ -z "$st" ] || [[ $st == Z* ]]
+}
+
+# running PIDS...: those of PIDS that are not zombies.
+running() {
+	local p
+	for p in "$@"; do
+		exited "$p" || echo "$p"
+	done
+}
+
 # describe PIDS...: "pid comm args" of each one still there.
 describe() {
 	[ $# -gt 0 ] && ps -o pid=,comm=,args= -p "$(echo "$@" | tr ' ' ,)" 2> /dev/null | cut -c1-120
