@@ -20,7 +20,7 @@ export TMPROOT=$(mktemp -d /tmp/allocscope-test.XXXXXX)
 . tests/lib/procs.sh
 
 passed=0 failed=0 skipped=0
-RUN_CG= CUR_PID= CUR_CG=
+RUN_CG='' CUR_PID='' CUR_CG=''
 
 want() {
 	[ ${#FILTERS[@]} -eq 0 ] && return 0
@@ -58,7 +58,7 @@ kill_current() {
 	# shellcheck disable=SC2086
 	[ -z "$left" ] || kill -KILL $left 2> /dev/null
 	[ -z "$CUR_CG" ] || cg_kill "$CUR_CG"
-	CUR_PID= CUR_CG=
+	CUR_PID='' CUR_CG=''
 }
 
 on_exit() {

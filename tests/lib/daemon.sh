@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
 #
 # daemon.sh - run `allocscope daemon` in a test (bash; source it after
 # lib.sh). A test's daemon traces the test's own processes: its config (or

@@ -56,7 +56,7 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-PARENT_CG= OWN_CG=
+PARENT_CG='' OWN_CG=''
 if [ -n "$CG2_ROOT" ]; then
 	PARENT_CG=$(cg_self)
 	if OWN_CG=$(cg_new "allocscope-$SUITE.$$") && ! cg_enter "$OWN_CG"; then

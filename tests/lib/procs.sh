@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
 #
 # procs.sh - what a test starts, it stops (bash). Sourced by tests/run.sh and
 # tests/lib/lib.sh. Every test runs in a cgroup of its own (cgroup v2, without
