@@ -703,10 +703,7 @@ test_comments_and_stamps() {
 	[ -n "$PORT" ] || { fail comments_and_stamps "daemon did not start: $(tail -3 "$t/log")"; return; }
 	curl -s -o "$t/served.pb.gz" "$(url /debug/pprof/allocs)"
 	curl -s -o "$t/delta.pb.gz" "$(url "/debug/pprof/heap?seconds=1")"
-	for ((i = 0; i < 100; i++)); do
-		[ "$(ls "$t"/export/allocs-*.pb.gz 2> /dev/null | wc -l)" -ge 2 ] && break
-		sleep 0.1
-	done
+	D=$t wait_until 120 _exports_at_least 2
 	stop_daemon
 	for f in "$t/served.pb.gz" "$t/delta.pb.gz" "$t"/export/*.pb.gz; do
 		h=$(pprof_header "$f")
