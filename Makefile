@@ -6,6 +6,8 @@
 #   make            build $(OUTPUT)/allocscope
 #   make demo       install what is missing, record the demo workload
 #   make check      install what is missing, run every test (as root)
+#   make fuzz       run each fuzz target for FUZZ_SECONDS (tests/fuzz/, docs/RELIABILITY.md)
+#   make sanitize   build into build-san with ASan and UBSan, run the tests there
 #   make bench      install what is missing, run the benchmarks
 #   make soak       the daemon under load for 10 minutes (docs/RELIABILITY.md)
 #   make install    install binary, unit, config and man pages (DESTDIR, prefix)
@@ -58,7 +60,7 @@ WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/workloads/%,$(WO
 WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
 WORKLOAD_BINS += $(patsubst tests/workloads/%.cc,$(OUTPUT)/tests/workloads/%,$(WORKLOAD_CXX_SRCS))
 
-.PHONY: all clean check demo bench soak deps install uninstall test-bins FORCE
+.PHONY: all clean check demo bench soak deps install uninstall test-bins fuzz-bins fuzz sanitize FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -127,7 +129,7 @@ deps:
 
 check:
 	$(Q)scripts/install-deps.sh test
-	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)$(MAKE) --no-print-directory test-bins fuzz-bins
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
 
 demo:
@@ -171,6 +173,50 @@ uninstall:
 clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
+
+# --- fuzz ---
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang: the library is
+# compiled again with coverage and the sanitizers into $(FUZZ_OUTPUT)/obj.
+# make check runs each for a few seconds on its corpus (tests/run.sh);
+# make fuzz runs each for FUZZ_SECONDS, FUZZ_TARGETS to pick some.
+FUZZ_OUTPUT := $(OUTPUT)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Wall -Wextra -Wno-unused-parameter \
+	       -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUTPUT)/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst $(OUTPUT)/%.o,$(FUZZ_OUTPUT)/obj/%.o,$(LIB_OBJS))
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
+
+$(FUZZ_OUTPUT)/obj:
+	$(Q)mkdir -p $@
+
+$(FUZZ_OUTPUT)/obj/tracer.o: $(SKEL)
+$(FUZZ_OUTPUT)/obj/main.o $(FUZZ_OUTPUT)/obj/record.o $(FUZZ_OUTPUT)/obj/serve.o: $(OUTPUT)/version.h
+
+$(FUZZ_OUTPUT)/obj/%.o: src/%.c $(wildcard src/*.h) include/allocscope.h | $(FUZZ_OUTPUT)/obj
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OUTPUT)/liballocscope.a: $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OUTPUT)/liballocscope.a
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< $(FUZZ_OUTPUT)/liballocscope.a \
+		$(LDLIBS) -o $@
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz:
+	$(Q)scripts/install-deps.sh test
+	$(Q)$(MAKE) --no-print-directory fuzz-bins
+	$(Q)for t in $(FUZZ_TARGETS); do \
+		FUZZ_MODE=long FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_OUTPUT)/$$t || exit 1; \
+	done
+# --- end fuzz ---
 
 # --- bench ---
 # The benchmark's floor loader: empty BPF programs on allocscope's own probe

@@ -171,30 +171,6 @@ static bool pid_links(const struct config *cfg)
 	return cfg->nr_targets > 0;
 }
 
-/* The process's cgroup v2 path is arg or below it. */
-static bool in_cgroup(pid_t pid, const char *arg)
-{
-	char path[64], line[PATH_MAX + 8];
-	size_t len = strlen(arg);
-	bool in = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!in && fgets(line, sizeof(line), f)) {
-		char *cg = line + 3;
-
-		if (strncmp(line, "0::", 3))
-			continue;
-		cg[strcspn(cg, "\n")] = '\0';
-		in = !strncmp(cg, arg, len) && (cg[len] == '\0' || cg[len] == '/' || len == 1);
-	}
-	fclose(f);
-	return in;
-}
-
 static bool target_matches(const struct config_target *t, pid_t pid)
 {
 	char buf[PATH_MAX];
@@ -207,7 +183,7 @@ static bool target_matches(const struct config_target *t, pid_t pid)
 	case CONFIG_TARGET_EXE:
 		return !procfs__exe(pid, buf, sizeof(buf)) && !strcmp(buf, t->arg);
 	case CONFIG_TARGET_CGROUP:
-		return in_cgroup(pid, t->arg);
+		return procfs__in_cgroup(pid, t->arg);
 	}
 	return false;
 }
