@@ -45,7 +45,7 @@ else
 	opts+=(-max_total_time="${FUZZ_SECONDS:-3}")
 	nice=()
 fi
-log=$out/$name.log
+log=$out/$name.$mode.log
 # New inputs go to the first directory only: the tree's corpus is read, never written.
 "${nice[@]}" "$bin" "${opts[@]}" "$work" "$corpus" > "$log" 2>&1
 rc=$?
