@@ -102,14 +102,21 @@ out:
 	return 0;
 }
 
-int procfs__read_maps(pid_t pid, struct proc_maps **out)
+/* /proc/PID/NAME for reading. */
+static FILE *proc_fopen(pid_t pid, const char *name)
 {
 	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	return fopen(path, "re");
+}
+
+int procfs__read_maps(pid_t pid, struct proc_maps **out)
+{
 	FILE *f;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
+	f = proc_fopen(pid, "maps");
 	if (!f)
 		return -errno;
 	err = procfs__parse_maps(f, out);
@@ -289,12 +296,9 @@ pid_t procfs_status_nspid(FILE *f, pid_t pid)
 
 pid_t procfs__nspid(pid_t pid)
 {
-	char path[64];
+	FILE *f = proc_fopen(pid, "status");
 	pid_t nspid;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
 	if (!f)
 		return pid;
 	nspid = procfs_status_nspid(f, pid);
@@ -321,12 +325,9 @@ bool procfs_cgroup_in(FILE *f, const char *cgroup)
 
 bool procfs__in_cgroup(pid_t pid, const char *cgroup)
 {
-	char path[64];
+	FILE *f = proc_fopen(pid, "cgroup");
 	bool in;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
 	if (!f)
 		return false;
 	in = procfs_cgroup_in(f, cgroup);
