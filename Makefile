@@ -139,10 +139,9 @@ check:
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
 
 # Every report of every process goes to a file of its own: tests that only look at exit
-# codes cannot miss one. LSan's suppressions name leaks that are libraries' own.
+# codes cannot miss one. No leak is suppressed.
 SAN_ENV = ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1:log_path=$(SAN_LOG)/asan \
-	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOG)/ubsan \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOG)/ubsan
 SAN_LOG = $(CURDIR)/$(SAN_OUTPUT)/reports
 
 sanitize:
