@@ -92,9 +92,9 @@ int config__parse(FILE *f, const char *name, struct config *cfg, char *err, size
 /* config__parse() of the file at path; cannot open: -errno and "PATH: strerror". */
 int config__load(const char *path, struct config *cfg, char *err, size_t errlen);
 /*
-  * Sets one key, for command-line overrides: key as in the file, or with '-' for '_'
- * ("sample-rate"). Returns 0, or -EINVAL (unknown key, bad value, a value of more than one
- * line) with "KEY: message" in err, KEY as given.
+ * Sets one key, for command-line overrides: key as in the file, or with '-' for '_'
+ * ("sample-rate"). Returns 0, or -EINVAL (unknown key, bad value) with "KEY: message" in err,
+ * KEY as given.
  */
 int config__set(struct config *cfg, const char *key, const char *value, char *err,
 		size_t errlen);

@@ -1,69 +1,72 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * fuzz_cli.c - the command-line value parsers (cli.h) and the command-line
- * overrides of the configuration (config__set()). The first byte picks
- * the parser, the rest is the value; the oracle is each parser's contract:
- * a value it accepts is in its range, one it refuses leaves *out alone; a
- * flag accepted leaves a configuration that prints and parses back.
+ * fuzz_cli.c - the one dialect of values (value.h), as the command line
+ * reads it (cli.h), and the command-line overrides of the configuration
+ * (config__set()). The first byte picks the parser and its range, the rest
+ * is the value. The oracle is each contract: an accepted value is in its
+ * range and value__format() writes it so that it parses back to itself; a
+ * value holding a NUL is refused; a flag accepted leaves a configuration
+ * that prints and parses back (roundtrip.h).
  */
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
 #include "roundtrip.h"
-
-#define PID_MAX 4194304
-#define YEAR_S (365.0 * 86400)
+#include "value.h"
 
 static const char *const keys[] = {
 	"listen", "export-dir", "export-interval", "retention-count", "retention-bytes",
 	"sample-rate", "targets", "alloc-only", "live-max", "ringbuf-mb", "max-processes",
-	"symbol-cache-mb", "labels", "watchdog", "no-such-key",
+	"symbol-cache-mb", "labels", "watchdog", "no-such-key", "listen-unix",
+	"listen-unix-mode", "listen-unix-group", "http-auth-file", "tls-cert-file",
+	"tls-key-file", "http-max-connections", "http-max-connections-per-client",
+	"http-header-timeout", "http-idle-timeout",
 };
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static void bytes(const char *s, __u64 max)
-{
-	__u64 v = 0;
+/* Ranges the callers use, and the widest. */
+static const __u64 ranges[][2] = {
+	{ 1, 1ULL << 40 }, { 0, 86400 }, { 1, VALUE_PID_MAX }, { 0, ~0ULL },
+};
+#define NR_RANGES (sizeof(ranges) / sizeof(ranges[0]))
 
-	if (!cli__parse_bytes("-r", s, max, &v))
-		FUZZ_CHECK(v >= 1 && v <= max);
-	else
-		FUZZ_CHECK(v == 0);
+static void value(unsigned int op, const char *s, size_t len)
+{
+	enum value_kind kind = op % 3;
+	__u64 min = ranges[op / 3 % NR_RANGES][0], max = ranges[op / 3 % NR_RANGES][1], v, w;
+	char buf[64];
+	int err;
+
+	err = value__parse_n(kind, s, len, min, max, &v);
+	FUZZ_CHECK(!err || err == -EINVAL || err == -ERANGE);
+	if (strlen(s) != len)
+		FUZZ_CHECK(err == -EINVAL);
+	if (strlen(s) == len)
+		FUZZ_CHECK(!err == !cli__parse_value("-r", kind, s, min, max, &w));
+	if (err)
+		return;
+	FUZZ_CHECK(v >= min && v <= max);
+	FUZZ_CHECK(value__format(kind, v, buf, sizeof(buf)) < (int)sizeof(buf));
+	FUZZ_CHECK(!value__parse(kind, buf, min, max, &w) && w == v);
 }
 
-static void seconds(const char *s)
+static void pid(const char *s)
 {
-	double v = 0;
+	pid_t p = 0;
 
-	if (!cli__parse_seconds("-d", s, &v))
-		FUZZ_CHECK(v > 0 && v <= YEAR_S);
-	else
-		FUZZ_CHECK(v == 0);
-}
-
-static void uint_pid(const char *s, unsigned long min, unsigned long max)
-{
-	unsigned long v = 0;
-	pid_t pid = 0;
-
-	if (!cli__parse_uint("-n", s, min, max, &v))
-		FUZZ_CHECK(v >= min && v <= max);
-	else
-		FUZZ_CHECK(v == 0);
-	if (!cli__parse_pid("-p", s, &pid))
-		FUZZ_CHECK(pid >= 1 && pid <= PID_MAX);
-	else
-		FUZZ_CHECK(pid == 0);
+	if (!cli__parse_pid("-p", s, &p))
+		FUZZ_CHECK(p >= 1 && p <= VALUE_PID_MAX);
 }
 
 /* A flag over the defaults: accepted, the result is valid and round-trips. */
-static void set(const char *key, const char *value)
+static void set(const char *key, const char *v)
 {
 	struct config c;
 	char err[512];
 
 	FUZZ_CHECK(!config__defaults(&c));
-	if (!config__set(&c, key, value, err, sizeof(err)))
+	if (!config__set(&c, key, v, err, sizeof(err)))
 		check_roundtrip(&c);
 	else
 		FUZZ_CHECK(!strncmp(err, key, strlen(key)));
@@ -85,18 +88,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	op = data[0];
 	s = fuzz_strndup(data + 1, size - 1);
-	switch (op % 5) {
+	switch (op % 4) {
 	case 0:
-		bytes(s, op & 0x80 ? ~0ULL : 1ULL << 40);
-		break;
 	case 1:
-		seconds(s);
+		value(op / 4, s, size - 1);
 		break;
 	case 2:
-		uint_pid(s, op & 0x80 ? 0 : 1, op & 0x40 ? ~0UL : 65535);
+		pid(s);
 		break;
 	default:
-		set(keys[(op / 5) % NR_KEYS], s);
+		set(keys[(op / 4) % NR_KEYS], s);
 		break;
 	}
 	free(s);

@@ -4,8 +4,8 @@
  * (http__check_listen(), the "listen" key) and request targets, path and
  * query string, through the real server (libmicrohttpd in the daemon's
  * external epoll mode) over a loopback connection, the handler reading
- * the parameters the daemon's profile handler reads.
- * The first byte picks which; the rest is the text.
+ * the parameters the daemon's profile handler reads, with the parser it
+ * reads them with (value__parse_n()). The first byte picks which; the rest is the text.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,17 +17,28 @@
 
 #include "fuzz.h"
 #include "http.h"
+#include "value.h"
 
 static struct http *h;
 static int handled;
 
+/* Read as serve.c reads ?seconds= and ?pid=: a "%00" inside is refused, never cut at. */
 static void check_param(const struct http_request *req, const char *key)
 {
-	const char *v = http_request__query(req, key);
+	size_t len;
+	const char *v = http_request__query_n(req, key, &len);
+	__u64 n;
+	int err;
 
-	/* Decoded, NUL-terminated, within what the request could carry. */
-	if (v)
-		FUZZ_CHECK(strlen(v) < 65536);
+	if (!v)
+		return;
+	FUZZ_CHECK(strlen(v) <= len && len < 65536);
+	FUZZ_CHECK(http_request__query(req, key) == v);
+	err = value__parse_n(VALUE_NUMBER, v, len, 1, VALUE_PID_MAX, &n);
+	if (strlen(v) != len)
+		FUZZ_CHECK(err == -EINVAL);
+	if (!err)
+		FUZZ_CHECK(n >= 1 && n <= VALUE_PID_MAX);
 }
 
 static int handler(struct http_request *req, void *ctx)

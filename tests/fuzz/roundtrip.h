@@ -34,11 +34,24 @@ static inline bool targets_eq(const struct config *a, const struct config *b)
 	return true;
 }
 
-/* Field by field: the printed text alone would hide a value that prints wrong both times. */
+/*
+ * Field by field: the printed text alone would hide a value that prints wrong both times.
+ * A key added to struct config goes here too.
+ */
 static inline bool config_eq(const struct config *a, const struct config *b)
 {
-	return str_eq(a->listen, b->listen) && str_eq(a->export_dir, b->export_dir) &&
-	       a->export_interval == b->export_interval &&
+	return str_eq(a->listen, b->listen) && str_eq(a->listen_unix, b->listen_unix) &&
+	       a->listen_unix_mode == b->listen_unix_mode &&
+	       str_eq(a->listen_unix_group, b->listen_unix_group) &&
+	       str_eq(a->http_auth_file, b->http_auth_file) &&
+	       str_eq(a->tls_cert_file, b->tls_cert_file) &&
+	       str_eq(a->tls_key_file, b->tls_key_file) &&
+	       a->http_max_connections == b->http_max_connections &&
+	       a->http_max_connections_per_client == b->http_max_connections_per_client &&
+	       a->http_header_timeout_ns == b->http_header_timeout_ns &&
+	       a->http_idle_timeout_ns == b->http_idle_timeout_ns &&
+	       str_eq(a->export_dir, b->export_dir) &&
+	       a->export_interval_ns == b->export_interval_ns &&
 	       a->retention_count == b->retention_count &&
 	       a->retention_bytes == b->retention_bytes && a->sample_rate == b->sample_rate &&
 	       targets_eq(a, b) && a->alloc_only == b->alloc_only &&
