@@ -725,9 +725,6 @@ int config__set(struct config *cfg, const char *key, const char *value, char *er
 
 	if (!k)
 		return fail(err, errlen, "%s: unknown key", key);
-	/* As in the file, where a value is one line: config__print() could not write it. */
-	if (strchr(value, '\n'))
-		return fail(err, errlen, "%s: a value cannot hold a newline", key);
 	return set_key(k, key, cfg, value, err, errlen);
 }
 
