@@ -14,6 +14,7 @@
 #include <linux/openat2.h>
 
 #include "procfs.h"
+#include "value.h"
 
 #define DELETED_SUFFIX " (deleted)"
 
@@ -285,7 +286,7 @@ pid_t procfs_status_nspid(FILE *f, pid_t pid)
 		 * One pid per nested namespace, outermost first. What is not a
 		 * pid (a bad line, one that would wrap pid_t) ends the list.
 		 */
-		for (p = line + 6; (v = strtol(p, &end, 10)) > 0 && v <= PROCFS_PID_MAX && end != p;
+		for (p = line + 6; (v = strtol(p, &end, 10)) > 0 && v <= VALUE_PID_MAX && end != p;
 		     p = end)
 			nspid = v;
 		break;

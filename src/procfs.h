@@ -14,9 +14,6 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
-/* The kernel's PID_MAX_LIMIT on 64-bit (include/linux/threads.h): no pid is larger. */
-#define PROCFS_PID_MAX		4194304
-
 struct proc_map {
 	__u64 start;
 	__u64 end;

@@ -8,6 +8,7 @@
 
 #include "fuzz.h"
 #include "procfs.h"
+#include "value.h"
 
 
 
@@ -48,7 +49,7 @@ static void status(FILE *f)
 {
 	pid_t pid = procfs_status_nspid(f, 42);
 
-	FUZZ_CHECK(pid >= 1 && pid <= PROCFS_PID_MAX);
+	FUZZ_CHECK(pid >= 1 && pid <= VALUE_PID_MAX);
 }
 
 static void cgroup(const uint8_t *data, size_t size)
