@@ -204,8 +204,7 @@ clean:
 # make fuzz runs each for FUZZ_SECONDS, FUZZ_TARGETS to pick some.
 FUZZ_OUTPUT := $(OUTPUT)/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Wall -Wextra -Wno-unused-parameter \
-	       -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) $(AS_CPPFLAGS) $(AS_CFLAGS)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUTPUT)/%,$(FUZZ_SRCS))
 FUZZ_LIB_OBJS := $(patsubst $(OUTPUT)/%.o,$(FUZZ_OUTPUT)/obj/%.o,$(LIB_OBJS))
