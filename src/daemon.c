@@ -114,6 +114,17 @@ static int load_config(struct daemon *d, struct config *cfg)
 	return rc;
 }
 
+static void free_overrides(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->nr_overrides; i++)
+		free(d->overrides[i]);
+	free(d->overrides);
+	d->overrides = NULL;
+	d->nr_overrides = 0;
+}
+
 static void add_override(struct daemon *d, const char *key, const char *value)
 {
 	char **n = realloc(d->overrides, (d->nr_overrides + 1) * sizeof(*n));
@@ -725,8 +736,6 @@ static void free_seen(struct hnode *n, void *ctx)
 
 static void teardown(struct daemon *d)
 {
-	int i;
-
 	serve__cancel_deltas(d);
 	serve__free(d);
 	keeper__free(d->in.keeper);
@@ -738,9 +747,7 @@ static void teardown(struct daemon *d)
 	hmap__each(&d->seen, free_seen, NULL);
 	hmap__release(&d->seen);
 	free(d->pending);
-	for (i = 0; i < d->nr_overrides; i++)
-		free(d->overrides[i]);
-	free(d->overrides);
+	free_overrides(d);
 	config__free(&d->cfg);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
@@ -755,10 +762,14 @@ int cmd_daemon(int argc, char **argv)
 	int err;
 
 	check = parse_args(&d, argc, argv);
-	if (load_config(&d, &d.cfg))
+	/* Early exits free what parse_args() kept (make sanitize's LeakSanitizer). */
+	if (load_config(&d, &d.cfg)) {
+		free_overrides(&d);
 		return 1;
+	}
 	if (check) {
 		printf("%s: configuration OK\n", d.config_path ?: CONFIG_DEFAULT_PATH);
+		free_overrides(&d);
 		config__free(&d.cfg);
 		return 0;
 	}
