@@ -422,13 +422,20 @@ static const char *target_problem(enum config_target_kind kind, const char *arg)
 	return "unknown kind";
 }
 
+static bool under_cgroup_root(const char *arg)
+{
+	size_t root = strlen(CGROUP_ROOT);
+
+	return !strncmp(arg, CGROUP_ROOT, root) && (!arg[root] || arg[root] == '/');
+}
+
 /* "/sys/fs/cgroup/a/b/" and "/a/b" are one cgroup: keep the path below the root. */
 static char *cgroup_path(const char *arg)
 {
-	size_t root = strlen(CGROUP_ROOT), n;
+	size_t n;
 
-	if (!strncmp(arg, CGROUP_ROOT, root) && (!arg[root] || arg[root] == '/'))
-		arg += root;
+	if (under_cgroup_root(arg))
+		arg += strlen(CGROUP_ROOT);
 	n = strlen(arg);
 	while (n > 1 && arg[n - 1] == '/')
 		n--;
@@ -560,6 +567,9 @@ static void print_targets(const struct key *k, const struct config *cfg, FILE *f
 		fprintf(m, "%s%s:", i ? "," : "", target_kinds[t->kind]);
 		if (t->kind == CONFIG_TARGET_PID)
 			fprintf(m, "%d", t->pid);
+		/* A cgroup "/sys/fs/cgroup/x" below the root must not read back as "/x". */
+		else if (t->kind == CONFIG_TARGET_CGROUP && under_cgroup_root(t->arg))
+			fprintf(m, "%s%s", CGROUP_ROOT, t->arg);
 		else
 			fputs(t->arg, m);
 	}

@@ -114,6 +114,17 @@ static int load_config(struct daemon *d, struct config *cfg)
 	return rc;
 }
 
+static void free_overrides(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->nr_overrides; i++)
+		free(d->overrides[i]);
+	free(d->overrides);
+	d->overrides = NULL;
+	d->nr_overrides = 0;
+}
+
 static void add_override(struct daemon *d, const char *key, const char *value)
 {
 	char **n = realloc(d->overrides, (d->nr_overrides + 1) * sizeof(*n));
@@ -171,30 +182,6 @@ static bool pid_links(const struct config *cfg)
 	return cfg->nr_targets > 0;
 }
 
-/* The process's cgroup v2 path is arg or below it. */
-static bool in_cgroup(pid_t pid, const char *arg)
-{
-	char path[64], line[PATH_MAX + 8];
-	size_t len = strlen(arg);
-	bool in = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!in && fgets(line, sizeof(line), f)) {
-		char *cg = line + 3;
-
-		if (strncmp(line, "0::", 3))
-			continue;
-		cg[strcspn(cg, "\n")] = '\0';
-		in = !strncmp(cg, arg, len) && (cg[len] == '\0' || cg[len] == '/' || len == 1);
-	}
-	fclose(f);
-	return in;
-}
-
 static bool target_matches(const struct config_target *t, pid_t pid)
 {
 	char buf[PATH_MAX];
@@ -207,7 +194,7 @@ static bool target_matches(const struct config_target *t, pid_t pid)
 	case CONFIG_TARGET_EXE:
 		return !procfs__exe(pid, buf, sizeof(buf)) && !strcmp(buf, t->arg);
 	case CONFIG_TARGET_CGROUP:
-		return in_cgroup(pid, t->arg);
+		return procfs__in_cgroup(pid, t->arg);
 	}
 	return false;
 }
@@ -749,8 +736,6 @@ static void free_seen(struct hnode *n, void *ctx)
 
 static void teardown(struct daemon *d)
 {
-	int i;
-
 	serve__cancel_deltas(d);
 	serve__free(d);
 	keeper__free(d->in.keeper);
@@ -762,9 +747,7 @@ static void teardown(struct daemon *d)
 	hmap__each(&d->seen, free_seen, NULL);
 	hmap__release(&d->seen);
 	free(d->pending);
-	for (i = 0; i < d->nr_overrides; i++)
-		free(d->overrides[i]);
-	free(d->overrides);
+	free_overrides(d);
 	config__free(&d->cfg);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
@@ -779,10 +762,14 @@ int cmd_daemon(int argc, char **argv)
 	int err;
 
 	check = parse_args(&d, argc, argv);
-	if (load_config(&d, &d.cfg))
+	/* Early exits free what parse_args() kept (make sanitize's LeakSanitizer). */
+	if (load_config(&d, &d.cfg)) {
+		free_overrides(&d);
 		return 1;
+	}
 	if (check) {
 		printf("%s: configuration OK\n", d.config_path ?: CONFIG_DEFAULT_PATH);
+		free_overrides(&d);
 		config__free(&d.cfg);
 		return 0;
 	}

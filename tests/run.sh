@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Runs every test: the unit test binaries, then the integration scripts.
+# Runs every test: the unit test binaries, the fuzz targets (tests/fuzz),
+# then the integration scripts.
 # Each prints PASS/FAIL/SKIP lines; this counts them and ends with
 # "N passed, N failed, N skipped". Arguments filter tests by substring.
 #
@@ -121,6 +122,12 @@ for t in "$OUTPUT"/tests/test_*; do
 	[ -x "$t" ] || continue
 	want "$(basename "$t")" || continue
 	run_one "$(basename "$t")" "$t"
+done
+# The fuzz targets: their corpus, then a few seconds of fuzzing each.
+for t in "$OUTPUT"/fuzz/fuzz_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	want "$(basename "$t")" || continue
+	run_one "$(basename "$t")" tests/fuzz/run.sh "$t"
 done
 for t in tests/integration/test_*.sh; do
 	[ -f "$t" ] || continue

@@ -170,8 +170,10 @@ test_preload() {
 	local name=$1 lib=$2 skip=$3
 	[ -r "$lib" ] || { fail "$name" "$lib not installed (scripts/install-deps.sh test)"; return; }
 	d=$(case_dir "$name")
-	LD_PRELOAD=$lib run_allocscope record -v -r 1 -o "$d/p.pb.gz" -- \
-		"$SITES" --truth "$d/truth" ${skip:+--skip "$skip"} > "$d/log" 2>&1 ||
+	# The command preloads the allocator, not allocscope: under make sanitize
+	# ASan's runtime must come first in allocscope's own library list.
+	run_allocscope record -v -r 1 -o "$d/p.pb.gz" -- \
+		env LD_PRELOAD="$lib" "$SITES" --truth "$d/truth" ${skip:+--skip "$skip"} > "$d/log" 2>&1 ||
 		{ fail "$name" "record failed: $(tail -3 "$d/log")"; return; }
 	grep -q "probing $lib" "$d/log" ||
 		{ fail "$name" "did not probe $lib: $(grep probing "$d/log")"; return; }

@@ -731,9 +731,11 @@ static void check_same_tail(struct unwind_regs *r, const __u64 *words, int nr_wo
 	unsigned char *stack;
 	int n, reason, i;
 
+	*fp_frames = -1;
 	stack = malloc(cur.len + 8 * nr_words);
 	ASSERT(stack, "malloc");
-	memcpy(stack, words, 8 * nr_words);
+	if (nr_words)	/* words may be NULL: memcpy() from NULL is undefined even for 0 */
+		memcpy(stack, words, 8 * nr_words);
 	memcpy(stack + 8 * nr_words, cur.stack, cur.len);
 	r->sp = cur.regs.sp - 8 * nr_words;
 	unwinder__stats(uw, &before);
