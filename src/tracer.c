@@ -13,6 +13,7 @@
 #include "allocscope.skel.h"
 #include "attach.h"
 #include "log.h"
+#include "procfs.h"
 #include "tracer.h"
 
 /* The link_create attribute of uprobe_multi, which the 6.1 UAPI header lacks. */
@@ -142,6 +143,22 @@ static int check_kernel(const char **why)
 	return 0;
 }
 
+/*
+ * The kernel names processes by their pids in the host's PID namespace:
+ * BPF programs see those, uprobe links filter by them, and events carry
+ * them. In another PID namespace (a container without the host's) they
+ * name nothing in our /proc, or another process: refuse.
+ */
+static int check_pidns(const char **why)
+{
+	if (procfs__host_pidns())
+		return 0;	/* the host's, or unknown: /proc will tell */
+	*why = "in a PID namespace other than the host's, whose pids are not the kernel's: "
+	       "no process could be named. Run allocscope in the host's (docker run --pid=host, "
+	       "Kubernetes hostPID: true; see allocscope(8), CONTAINERS)";
+	return -EOPNOTSUPP;
+}
+
 static enum tracer_mode pick_mode(enum tracer_mode want, bool sessions)
 {
 	if (want == TRACER_MODE_AUTO)
@@ -218,7 +235,7 @@ int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
 	int err;
 
 	*why = NULL;
-	err = check_kernel(why);
+	err = check_kernel(why) ?: check_pidns(why);
 	if (err)
 		return err;
 	if (opts->stack_bytes && (opts->stack_bytes % AS_PAGE_SIZE || opts->stack_bytes < 8192 ||
