@@ -242,7 +242,7 @@ enum as_stat {
 	AS_STAT_OVERFLOW_NOSTACK,	/* ... without a stack (stacks map full) */
 	AS_STAT_OVERFLOW_FREE,	/* ring buffer full: a free kept in lost_frees */
 	AS_STAT_DROP_OVERFLOW,	/* overflow or lost_frees map full: weight lost */
-	AS_STAT_DROP_CALLS,	/* calls map full: traced calls of an exited thread, not counted */
+	AS_STAT_DROP_CALLS,	/* calls map full: an exited thread's calls, not counted */
 	AS_STAT_MAX,
 };
 

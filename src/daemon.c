@@ -48,7 +48,7 @@
 #define EXPORT_DIR_MODE		0750
 /* Files (exports, 0640) and directories (0750) this daemon creates: never for others. */
 #define DAEMON_UMASK		027
-#define MAX_GONE_CALLS		256			/* lost exits taken per housekeeping */
+#define MAX_GONE_CALLS		256		/* lost exits taken per housekeeping */
 
 static const char usage[] =
 	"usage: allocscope daemon [--config FILE] [--listen ADDR:PORT] [--export-dir DIR]\n"

@@ -353,11 +353,11 @@ static void metric_cost(struct metrics *m, struct daemon *d, const __u64 *st)
 		       "Estimated cost of one trap on this host, timed at start (NaN: unknown).",
 		       trap > 0 ? trap : NAN);
 	metrics__family(m, "allocscope_traced_calls_total", METRICS_COUNTER,
-			"Probed calls of target processes, sampled or not, by kind: each is a trap.");
+			"Probed calls of target processes, sampled or not: each is a trap.");
 	metrics__sample(m, (double)a, "kind", "alloc", NULL);
 	metrics__sample(m, (double)f, "kind", "free", NULL);
 	metrics__counter(m, "allocscope_trap_seconds_total",
-			 "Estimated time target processes spent in traps: calls times a trap's cost.",
+			 "Estimated time target processes spent in traps: calls x a trap's cost.",
 			 cost__seconds(d->cost, a + f));
 	metrics__counter(m, "allocscope_uncounted_calls_total",
 			 "Traced calls of threads that exited while the calls map was full.",

@@ -28,7 +28,8 @@ static void totals_are(struct cost *c, __u64 allocs, __u64 frees, int *ok)
 	*ok = a == allocs && f == frees;
 	if (!*ok)
 		printf("    totals %llu, %llu; want %llu, %llu\n", (unsigned long long)a,
-		       (unsigned long long)f, (unsigned long long)allocs, (unsigned long long)frees);
+		       (unsigned long long)f, (unsigned long long)allocs,
+		       (unsigned long long)frees);
 }
 
 /* Cumulative counts replace each other; the exit's is the last. */
