@@ -754,7 +754,8 @@ targets_table() {
 	echo
 	echo "| target | measured | |"
 	echo "|---|---|---|"
-	if [[ " $ONLY " == *" churn "* ]]; then
+	if [[ " $ONLY " == *" churn "* ]] &&
+		has_configs untraced floor-a floor-c as-alloc-only as-full bpftrace; then
 		u1=$(med churn churn-1t untraced); u4=$(med churn churn-4t untraced)
 		a1=$(med churn churn-1t floor-a); a4=$(med churn churn-4t floor-a)
 		c1=$(med churn churn-1t floor-c); c4=$(med churn churn-4t floor-c)
