@@ -802,7 +802,8 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 	if (size == ~0ULL)
 		return 1;
 	sampled = countdown(t, size);
-	if (sampled)
+	/* at --sample-rate 1 every call is a sample: not a fold each */
+	if (sampled && t->calls_alloc + t->calls_free >= AS_CALLS_FOLD_SAMPLED)
 		fold_calls(t, tgid, false);
 	moved = take_old(t, tgid, old);
 	if (may_nest(fn) &&

@@ -218,6 +218,7 @@ struct as_calls {
 };
 
 #define AS_CALLS_FOLD	4096
+#define AS_CALLS_FOLD_SAMPLED	64	/* at a sample, from this many on */
 
 /* Per-CPU counters in the "stats" map; every drop has a reason here. */
 enum as_stat {
