@@ -662,6 +662,13 @@ static const struct key keys[] = {
 	  "different processes add up." },
 	{ "watchdog", &t_bool, OFF(watchdog), "yes", 0, 0, false,
 	  "Ping systemd's watchdog when the unit sets WatchdogSec=." },
+	{ "cost_top", &t_uint, OFF(cost_top), "10", 0, 1000, false,
+	  "Processes with series of their own in /metrics for their traced calls and the "
+	  "estimated time of their traps: the ones with the most calls; 0 for totals only." },
+	{ "cost_log_interval", &t_duration, OFF(cost_log_interval_ns), "60", VALUE_NS,
+	  86400 * VALUE_NS, true,
+	  "Seconds between two lines per process in the verbose log (-v): its traced calls "
+	  "since the last line and the estimated time of their traps; 0 for none." },
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))

@@ -26,7 +26,9 @@
 
 #include "aggregator.h"
 #include "attach.h"
+#include "calib.h"
 #include "cli.h"
+#include "cost.h"
 #include "daemon.h"
 #include "exporter.h"
 #include "http.h"
@@ -46,6 +48,7 @@
 #define EXPORT_DIR_MODE		0750
 /* Files (exports, 0640) and directories (0750) this daemon creates: never for others. */
 #define DAEMON_UMASK		027
+#define MAX_GONE_CALLS		256		/* lost exits taken per housekeeping */
 
 static const char usage[] =
 	"usage: allocscope daemon [--config FILE] [--listen ADDR:PORT] [--export-dir DIR]\n"
@@ -352,10 +355,121 @@ static void on_exec(struct daemon *d, pid_t pid)
 		tracer__set_target(d->tr, pid, is_target(d, pid));
 }
 
+/* --- what tracing costs the targets --------------------------------------- */
+
+static void on_calls(pid_t tgid, const struct as_calls *v, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	cost__update(d->cost, tgid, v, false, daemon__now());
+}
+
+void daemon__refresh_cost(struct daemon *d)
+{
+	tracer__each_calls(d->tr, on_calls, d);
+}
+
+/* A process exited: its last count leaves the kernel's map. */
+static void take_calls(struct daemon *d, pid_t pid)
+{
+	struct as_calls v;
+
+	if (!tracer__take_calls(d->tr, pid, &v))
+		cost__update(d->cost, pid, &v, true, daemon__now());
+}
+
+struct gone_calls {
+	pid_t pids[MAX_GONE_CALLS];
+	int n;
+};
+
+static void find_gone(pid_t tgid, const struct as_calls *v, void *ctx)
+{
+	struct gone_calls *g = ctx;
+
+	if (g->n < MAX_GONE_CALLS && !procfs__alive(tgid))
+		g->pids[g->n++] = tgid;
+}
+
+/* Entries whose exit event was lost (a full ring), or a late thread's. */
+static void purge_gone_calls(struct daemon *d)
+{
+	struct gone_calls g = { .n = 0 };
+	int i;
+
+	tracer__each_calls(d->tr, find_gone, &g);
+	for (i = 0; i < g.n; i++)
+		take_calls(d, g.pids[i]);
+}
+
+struct cost_log {
+	struct daemon *d;
+	double secs;
+};
+
+static void log_proc_cost(struct cost_proc *p, void *ctx)
+{
+	struct cost_log *l = ctx;
+	__u64 a = p->allocs - p->logged_allocs, f = p->frees - p->logged_frees;
+	double trap = cost__trap_ns(l->d->cost), s = cost__seconds(l->d->cost, a + f);
+	char est[96] = "trap cost unknown";
+
+	if (!a && !f)
+		return;
+	if (trap > 0)
+		snprintf(est, sizeof(est), "~%.3f s of traps at ~%.0f ns each (%.2f%% of a CPU)", s,
+			 trap, l->secs > 0 ? 100 * s / l->secs : 0);
+	pr_info("cost: pid %d (%s%s): %llu traced calls in the last %.0f s (%llu allocations, "
+		"%llu frees), %s; %llu in all\n", p->pid, p->comm[0] ? p->comm : "?",
+		p->exited ? ", exited" : "", (unsigned long long)(a + f), l->secs,
+		(unsigned long long)a, (unsigned long long)f, est,
+		(unsigned long long)(p->allocs + p->frees));
+	p->logged_allocs = p->allocs;
+	p->logged_frees = p->frees;
+}
+
+/* A line per process that made traced calls since the last time. */
+static void log_cost(struct daemon *d)
+{
+	__u64 now = daemon__now();
+	struct cost_log l = { d, (now - d->last_cost_log_ns) / 1e9 };
+
+	daemon__drain(d);	/* exit events first: they carry the last counts */
+	daemon__refresh_cost(d);
+	cost__each(d->cost, log_proc_cost, &l);
+	d->last_cost_log_ns = now;
+	d->next_cost_log_ns = now + d->cfg.cost_log_interval_ns;
+}
+
+/* What one trap costs here, for the estimates; and what "all" means. */
+static int calibrate(struct daemon *d)
+{
+	double ns = 0;
+	int err;
+
+	d->cost = cost__new(d->cfg.max_processes);
+	if (!d->cost)
+		return -ENOMEM;
+	err = calib__trap_ns(&ns);
+	if (err)
+		pr_warn("cannot time a trap on this host: %s; no estimates of what traps cost\n",
+			strerror(-err));
+	else
+		pr_info("calibration: a trap costs ~%.0f ns on this host (an estimate, from timing "
+			"a probed function in a child process)\n", ns);
+	cost__set_trap_ns(d->cost, err ? 0 : ns);
+	if (!d->cfg.nr_targets)
+		pr_warn("targets = all: every call of malloc, free and the like in every process "
+			"of the host traps into the kernel (~%.0f ns each here); name targets in "
+			"production (see allocscope(8), OVERHEAD)\n", err ? 400.0 : ns);
+	return 0;
+}
+
 static void on_proc_exit(struct daemon *d, pid_t pid)
 {
 	struct agg_proc *p;
 
+	take_calls(d, pid);
 	p = agg__find_proc(d->agg, pid);
 	if (!p)
 		return;
@@ -531,6 +645,8 @@ static void housekeep(struct daemon *d)
 	if (now > keep)
 		d->st.evicted += agg__evict_exited(d->agg, now - keep);
 	d->st.live_purged += tracer__purge_live(d->tr, tgid_gone, d);
+	purge_gone_calls(d);
+	cost__evict(d->cost, now > keep ? now - keep : 0, d->cfg.cost_log_interval_ns != 0);
 	d->next_housekeep_ns = now + HOUSEKEEP_NS;
 }
 
@@ -558,6 +674,8 @@ static void apply_config(struct daemon *d, struct config *cfg)
 	d->in.max_procs = cfg->max_processes;
 	if (cfg->export_interval_ns != d->cfg.export_interval_ns)
 		d->next_export_ns = daemon__now() + cfg->export_interval_ns;
+	if (cfg->cost_log_interval_ns != d->cfg.cost_log_interval_ns)
+		d->next_cost_log_ns = daemon__now() + cfg->cost_log_interval_ns;
 	config__free(&d->cfg);
 	d->cfg = *cfg;
 }
@@ -616,6 +734,7 @@ static int next_timeout(struct daemon *d)
 	t = ms_until(d->next_scan_ns, now, t);
 	t = ms_until(d->next_housekeep_ns, now, t);
 	t = ms_until(d->next_watchdog_ns, now, t);
+	t = ms_until(d->cfg.cost_log_interval_ns ? d->next_cost_log_ns : 0, now, t);
 	for (i = 0; i < d->nr_pending; i++)
 		t = ms_until(d->pending[i].due_ns, now, t);
 	if (d->http) {
@@ -637,6 +756,8 @@ static void run_timers(struct daemon *d)
 		export_interval(d);
 	if (now >= d->next_housekeep_ns)
 		housekeep(d);
+	if (d->cfg.cost_log_interval_ns && now >= d->next_cost_log_ns)
+		log_cost(d);
 	if (d->next_watchdog_ns && now >= d->next_watchdog_ns) {
 		notify__send("WATCHDOG=1");
 		d->next_watchdog_ns = now + notify__watchdog_usec() * 1000 / 2;
@@ -693,7 +814,11 @@ static int setup(struct daemon *d)
 	d->last_export_ns = d->start_ns;
 	d->next_export_ns = d->start_ns + d->cfg.export_interval_ns;
 	d->next_housekeep_ns = d->start_ns + HOUSEKEEP_NS;
+	d->last_cost_log_ns = d->start_ns;
+	d->next_cost_log_ns = d->start_ns + d->cfg.cost_log_interval_ns;
 	err = start_tracer(d);
+	/* before the keeper's thread: it forks */
+	err = err ?: calibrate(d);
 	if (err)
 		return err;
 	d->agg = agg__new();
@@ -740,6 +865,7 @@ static void teardown(struct daemon *d)
 	serve__free(d);
 	keeper__free(d->in.keeper);
 	tracer__free(d->tr);
+	cost__free(d->cost);
 	unwinder__free(d->in.unw);
 	ingest__fini(&d->in);
 	agg__free(d->agg);
@@ -781,6 +907,8 @@ int cmd_daemon(int argc, char **argv)
 		notify__send("STOPPING=1");
 		if (d.cfg.export_interval_ns)
 			export_interval(&d);	/* a final one: nothing collected is lost */
+		if (d.cfg.cost_log_interval_ns)
+			log_cost(&d);
 	}
 	teardown(&d);
 	return err ? 1 : 0;

@@ -272,6 +272,21 @@ int procfs__open_file_in_root(const char *root, const char *path)
 	return pfd < 0 ? pfd : reopen_regular(pfd, &st);
 }
 
+/*
+ * The initial PID namespace has a fixed inode number, PROC_PID_INIT_INO
+ * (0xEFFFFFFC, include/linux/proc_ns.h): every other one gets a fresh one.
+ */
+#define PROC_PID_INIT_INO	0xEFFFFFFCU
+
+int procfs__host_pidns(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st))
+		return -errno;
+	return st.st_ino == PROC_PID_INIT_INO;
+}
+
 pid_t procfs_status_nspid(FILE *f, pid_t pid)
 {
 	char *line = NULL, *p, *end;

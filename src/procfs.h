@@ -66,6 +66,8 @@ int procfs__open_in_root(const char *root, const char *path, int flags);
  * traced program are anyone's to make.
  */
 int procfs__open_file_in_root(const char *root, const char *path);
+/* 1 if we run in the host's (the initial) PID namespace, 0 if not, -errno if unknown. */
+int procfs__host_pidns(void);
 /* pid as the process itself knows it: the last NSpid of its status; pid if unknown. */
 pid_t procfs__nspid(pid_t pid);
 /*

@@ -90,7 +90,9 @@ static const char default_text[] =
 	"max_processes = 4096\n"
 	"symbol_cache_mb = 256\n"
 	"labels = pid,comm,exe\n"
-	"watchdog = yes\n";
+	"watchdog = yes\n"
+	"cost_top = 10\n"
+	"cost_log_interval = 60\n";
 
 static void test_defaults(void)
 {
