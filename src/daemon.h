@@ -20,6 +20,7 @@
 
 struct agg_snap;
 struct http;
+struct shed;
 struct http_request;
 struct symbolizer;
 struct tracer;
@@ -51,6 +52,7 @@ enum export_err {
 
 struct daemon_stats {
 	__u64 exports;
+	__u64 export_ns_last, export_ns_total;	/* building and writing them */
 	__u64 export_errors[EXPORT_ERR_MAX];
 	__u64 scans;
 	__u64 attach_errors;
@@ -69,11 +71,15 @@ struct daemon {
 	struct agg *agg;
 	struct symbolizer *sym;
 	struct ingest in;
+	struct shed *shed;
 	struct http *http;
 	int epfd, sigfd;
 	bool stop;
+	bool backlog;			/* the last read of the ring stopped with records left */
+	__u64 drain_until;		/* when the current read of the ring stops */
 	__u64 start_ns, start_wall_ns;
 	__u64 last_export_ns, next_export_ns, next_scan_ns, next_watchdog_ns, next_housekeep_ns;
+	__u64 next_shed_ns, next_purge_ns, next_overflow_ns;
 	struct hmap seen;		/* objects checked for malloc, by (dev, ino) */
 	__u64 nr_attached;		/* of them, probed */
 	struct pending *pending;
@@ -86,7 +92,10 @@ struct daemon {
 __u64 daemon__now(void);
 /* Wall clock for profile timestamps, derived from the monotonic one. */
 __s64 daemon__wall(const struct daemon *d, __u64 mono_ns);
-/* Drains the ring buffer: profiles served are up to date. */
+/*
+ * Reads the ring buffer for a bounded time (profiles served are up to date
+ * unless samples come faster than they are read: then load is shed).
+ */
 void daemon__drain(struct daemon *d);
 /*
  * The options of every profile the daemon exports or serves: rate, alloc-only, labels, and

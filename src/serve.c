@@ -36,6 +36,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pprof.h"
+#include "shed.h"
 #include "symbolizer.h"
 #include "tracer.h"
 #include "unwinder.h"
@@ -301,7 +302,9 @@ static void metric_drops(struct metrics *m, const struct daemon *d, const __u64 
 		{ "ringbuf_full_seen", AS_STAT_DROP_SEEN_RINGBUF },
 		{ "ringbuf_full_cancel", AS_STAT_DROP_CANCEL_RINGBUF },
 		{ "overflow_map_full", AS_STAT_DROP_OVERFLOW },
+		{ "ringbuf_full_proc_mark", AS_STAT_DROP_MARK_RINGBUF },
 	};
+	struct agg_limit_stats al;
 	size_t i;
 
 	metrics__family(m, "allocscope_dropped_total", METRICS_COUNTER,
@@ -310,6 +313,30 @@ static void metric_drops(struct metrics *m, const struct daemon *d, const __u64 
 		metrics__sample(m, (double)st[kernel[i].stat], "reason", kernel[i].reason, NULL);
 	metrics__sample(m, (double)d->in.dropped_procs, "reason", "max_processes", NULL);
 	metrics__sample(m, (double)d->in.errors, "reason", "out_of_memory", NULL);
+	agg__limit_stats(d->agg, &al);
+	metrics__sample(m, (double)al.site_drops, "reason", "max_sites", NULL);
+	metrics__sample(m, (double)al.live_full, "reason", "live_set_full", NULL);
+	metrics__counter(m, "allocscope_dropped_bytes_total",
+			 "Estimated bytes of the samples dropped at max_sites.", al.site_drop_bytes);
+}
+
+/* Load shedding: what was raised, and what it cost in samples. */
+static void metric_shed(struct metrics *m, const struct daemon *d)
+{
+	struct shed_stats ss;
+
+	shed__stats(d->shed, &ss);
+	metrics__family(m, "allocscope_shed_rate_changes_total", METRICS_COUNTER,
+			"Per-process sampling rates raised (load shed) or lowered again.");
+	metrics__sample(m, (double)ss.raised, "direction", "up", NULL);
+	metrics__sample(m, (double)ss.lowered, "direction", "down", NULL);
+	metrics__counter(m, "allocscope_shed_samples_total",
+			 "Samples the configured rate would have taken beyond those taken, estimated.",
+			 (double)ss.shed_samples);
+	metrics__gauge(m, "allocscope_shed_processes",
+		       "Processes sampled at a raised rate now.", (double)ss.procs);
+	metrics__gauge(m, "allocscope_shed_max_rate_bytes",
+		       "The largest mean gap between samples in force now.", (double)ss.max_rate);
 }
 
 static void metric_exports(struct metrics *m, const struct daemon *d)
@@ -322,6 +349,12 @@ static void metric_exports(struct metrics *m, const struct daemon *d)
 
 	metrics__counter(m, "allocscope_exports_total", "Interval exports written.",
 			 (double)d->st.exports);
+	metrics__counter(m, "allocscope_export_seconds_total",
+			 "Time spent building and writing interval exports.",
+			 d->st.export_ns_total / 1e9);
+	metrics__gauge(m, "allocscope_export_last_seconds",
+		       "Time the last interval export took to build and write.",
+		       d->st.export_ns_last / 1e9);
 	metrics__family(m, "allocscope_export_errors_total", METRICS_COUNTER,
 			"Failed interval exports, by reason.");
 	for (i = 0; i < EXPORT_ERR_MAX; i++)
@@ -472,6 +505,7 @@ static int metrics_handler(struct http_request *req, void *ctx)
 	metric_core(m, d, st);
 	metric_drops(m, d, st);
 	metric_exports(m, d);
+	metric_shed(m, d);
 	metrics__family(m, "allocscope_http_requests_total", METRICS_COUNTER,
 			"HTTP requests served, by path and status.");
 	http__for_each_count(d->http, count_request, m);
