@@ -49,7 +49,7 @@ struct agg {
 	struct hmap seqs;
 	__u64 samples, frees;
 	__u64 nr_procs;
-	int nr_snaps;			/* snapshots holding sites */
+	int nr_snaps;			/* snapshots and exports holding sites */
 	__u64 max_sites, max_live;	/* 0: no limit */
 	struct agg_limit_stats lim;
 };
@@ -485,6 +485,21 @@ void agg__mark_exited_exported(struct agg *a)
 	for (p = a->all; p; p = p->all_next)
 		if (p->p.exited || p->p.replaced)
 			p->p.exported = true;
+}
+
+void agg_site__set_base(const struct agg_site *s, double w_alloc)
+{
+	((struct agg_site *)s)->w_alloc_base = w_alloc;
+}
+
+void agg__hold(struct agg *a)
+{
+	a->nr_snaps++;
+}
+
+void agg__unhold(struct agg *a)
+{
+	a->nr_snaps--;
 }
 
 void agg__mark_exported(struct agg *a)

@@ -112,6 +112,14 @@ void agg__for_each_site(struct agg *a, void (*fn)(const struct agg_site *, void 
 void agg__mark_exported(struct agg *a);
 /* Without exports: processes gone by now may be evicted. */
 void agg__mark_exited_exported(struct agg *a);
+/* An export took the site's w_alloc: the next interval starts there. */
+void agg_site__set_base(const struct agg_site *s, double w_alloc);
+/*
+ * Sites, their stacks and processes stay while held (an export built over
+ * several turns of the daemon's loop): nothing is evicted meanwhile.
+ */
+void agg__hold(struct agg *a);
+void agg__unhold(struct agg *a);
 
 /*
  * A snapshot of every site's totals, for "what happened since": a delta

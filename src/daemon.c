@@ -34,6 +34,7 @@
 #include "keeper.h"
 #include "log.h"
 #include "notify.h"
+#include "pprof.h"
 #include "procfs.h"
 #include "shed.h"
 #include "symbolizer.h"
@@ -55,6 +56,9 @@
 #define DRAIN_BUDGET_NS		(20ULL * 1000000)
 #define DRAIN_FINAL_NS		(1000ULL * 1000000)	/* before the export at exit */
 #define OVERFLOW_NS		(100ULL * 1000000)	/* the overflow map read behind a backlog */
+#define EXPORT_STEP_NS		(10ULL * 1000000)	/* of an export, per turn */
+#define SCAN_STEP_NS		(10ULL * 1000000)	/* of a scan of /proc, per turn */
+#define SLOW_TURN_NS		(100ULL * 1000000)	/* a turn of the loop that is counted */
 
 static const char usage[] =
 	"usage: allocscope daemon [--config FILE] [--listen ADDR:PORT] [--export-dir DIR]\n"
@@ -307,20 +311,38 @@ static void consider(struct daemon *d, pid_t pid)
 		discover(d, pid);
 }
 
-static void scan_all(struct daemon *d)
+/*
+ * Every process, for budget_ns at most: the rest at the next turn (a host
+ * with hundreds of processes takes hundreds of milliseconds).
+ */
+static void scan_step(struct daemon *d, __u64 budget_ns)
 {
+	__u64 until = daemon__now() + budget_ns;
 	struct dirent *de;
-	DIR *proc;
 
-	proc = opendir("/proc");
-	if (!proc)
-		return;
-	while ((de = readdir(proc)))
+	if (!d->scan_dir)
+		d->scan_dir = opendir("/proc");
+	if (!d->scan_dir)
+		goto done;
+	while ((de = readdir(d->scan_dir))) {
 		if (isdigit((unsigned char)de->d_name[0]))
 			consider(d, atoi(de->d_name));
-	closedir(proc);
+		if (daemon__now() >= until)
+			return;
+	}
+	closedir(d->scan_dir);
+	d->scan_dir = NULL;
 	d->st.scans++;
+done:
 	d->next_scan_ns = daemon__now() + SCAN_INTERVAL_NS;
+}
+
+static void scan_all(struct daemon *d)
+{
+	if (d->scan_dir)
+		closedir(d->scan_dir);
+	d->scan_dir = NULL;
+	scan_step(d, ~0ULL >> 1);
 }
 
 /* --- process lifecycle -------------------------------------------------- */
@@ -521,57 +543,106 @@ void daemon__profile_opts(struct daemon *d, struct export_opts *o, struct export
 	exporter__notes(o, n, tracer__mode_name(tracer__mode(d->tr)), &l);
 }
 
-static int export_one(struct daemon *d, const char *kind, const struct export_opts *o, __u64 now)
+/*
+ * An interval export is built a slice per turn of the loop (a big profile
+ * takes hundreds of milliseconds): its rate profile, then its live-set
+ * profile, both of what was read when it started.
+ */
+static int job_start(struct daemon *d, bool heap)
 {
+	struct export_notes notes;	/* the header is written at the start */
+	struct export_opts o;
+	int err;
+
+	daemon__profile_opts(d, &o, &notes);
+	/* stamped when collected, the interval's end, as Go's ?seconds= and godeltaprof do */
+	o.time_nanos = daemon__wall(d, d->job_ns);
+	if (heap) {
+		o.values = EXPORT_TOTAL;
+	} else {
+		o.values = EXPORT_INTERVAL;
+		o.default_type = "alloc_space";
+		o.duration_nanos = d->job_ns - d->last_export_ns;
+	}
+	d->job_heap = heap;
+	err = exporter__start(d->agg, &o, &d->job);
+	if (err)
+		export_failed(d, EXPORT_ERR_WRITE, d->cfg.export_dir, err);
+	return err;
+}
+
+static int job_write(struct daemon *d)
+{
+	const char *kind = d->job_heap ? "heap" : "allocs";
 	char path[PATH_MAX];
 	int err;
 
-	err = exporter__dir_path(d->cfg.export_dir, kind, daemon__wall(d, now), path, sizeof(path));
-	err = err ?: exporter__write(d->agg, o, path);
+	err = exporter__dir_path(d->cfg.export_dir, kind, daemon__wall(d, d->job_ns), path,
+				 sizeof(path));
+	err = err ?: pprof__write_file(exporter__profile(d->job), path);
 	if (err)
 		export_failed(d, classify(err), path, err);
 	return err;
 }
 
-/* The interval's rate profile and the live set now, then housekeeping. */
+static void job_done(struct daemon *d)
+{
+	d->st.exports++;
+	d->export_errno = 0;
+	agg__mark_exited_exported(d->agg);
+	d->st.export_ns_last = daemon__now() - d->job_ns;
+	d->st.export_ns_total += d->st.export_ns_last;
+	if (exporter__retain(d->cfg.export_dir, d->cfg.retention_count,
+			     d->cfg.retention_bytes) < 0)
+		d->st.export_errors[EXPORT_ERR_RETAIN]++;
+}
+
+/* Builds the export in progress for budget_ns; writes it when complete. */
+static void export_step(struct daemon *d, __u64 budget_ns)
+{
+	bool heap = d->job_heap;
+	int err;
+
+	err = exporter__step(d->job, budget_ns);
+	if (!err)
+		return;
+	if (err < 0)
+		export_failed(d, EXPORT_ERR_WRITE, d->cfg.export_dir, err);
+	else
+		err = job_write(d);
+	exporter__end(d->job, !err);
+	d->job = NULL;
+	if (!err && !heap) {
+		d->last_export_ns = d->job_ns;	/* the next interval starts here */
+		job_start(d, true);
+	} else if (!err) {
+		job_done(d);
+	}
+}
+
+/* The interval is over: its export starts, with what the ring holds read first. */
 static void export_interval(struct daemon *d, __u64 drain_ns)
 {
-	__u64 now = daemon__now();
-	struct export_notes notes;
-	struct export_opts o;
 	int err;
 
 	drain_for(d, drain_ns);
-	now = daemon__now();
+	d->job_ns = daemon__now();
+	d->next_export_ns = d->job_ns + d->cfg.export_interval_ns;
 	err = make_dirs(d->cfg.export_dir);
-	if (err) {
+	if (err)
 		export_failed(d, EXPORT_ERR_MKDIR, d->cfg.export_dir, err);
-		goto next;
-	}
-	daemon__profile_opts(d, &o, &notes);
-	o.values = EXPORT_INTERVAL;
-	o.default_type = "alloc_space";
-	/* stamped when collected, the interval's end, as Go's ?seconds= and godeltaprof do */
-	o.time_nanos = daemon__wall(d, now);
-	o.duration_nanos = now - d->last_export_ns;
-	err = export_one(d, "allocs", &o, now);
-	daemon__profile_opts(d, &o, &notes);
-	o.values = EXPORT_TOTAL;
-	o.time_nanos = daemon__wall(d, now);
-	err = err ?: export_one(d, "heap", &o, now);
-	if (!err) {
-		d->st.exports++;
-		d->st.export_ns_last = daemon__now() - now;
-		d->st.export_ns_total += d->st.export_ns_last;
-		d->export_errno = 0;
-		agg__mark_exported(d->agg);
-		d->last_export_ns = now;
-		if (exporter__retain(d->cfg.export_dir, d->cfg.retention_count,
-				     d->cfg.retention_bytes) < 0)
-			d->st.export_errors[EXPORT_ERR_RETAIN]++;
-	}
-next:
-	d->next_export_ns = now + d->cfg.export_interval_ns;
+	else
+		job_start(d, false);
+}
+
+/* At exit: the export in progress, then a last one, whole. */
+static void export_final(struct daemon *d)
+{
+	while (d->job)
+		export_step(d, ~0ULL >> 1);
+	export_interval(d, DRAIN_FINAL_NS);
+	while (d->job)
+		export_step(d, ~0ULL >> 1);
 }
 
 /* --- housekeeping ---------------------------------------------------------- */
@@ -697,8 +768,8 @@ static int next_timeout(struct daemon *d)
 	int t = 100;	/* the ring buffer is polled, not woken per sample */
 	int i;
 
-	if (d->backlog)
-		return 0;	/* records left from the last turn: no sleep */
+	if (d->backlog || d->job || d->scan_dir)
+		return 0;	/* records left from the last turn, or an export: no sleep */
 
 	t = ms_until(d->cfg.export_interval_ns ? d->next_export_ns : 0, now, t);
 	t = ms_until(d->next_scan_ns, now, t);
@@ -736,9 +807,11 @@ static void run_timers(struct daemon *d)
 
 	if (d->nr_pending)
 		run_pending(d);
-	if (now >= d->next_scan_ns)
-		scan_all(d);
-	if (d->cfg.export_interval_ns && now >= d->next_export_ns)
+	if (d->scan_dir || now >= d->next_scan_ns)
+		scan_step(d, SCAN_STEP_NS);
+	if (d->job)
+		export_step(d, EXPORT_STEP_NS);
+	else if (d->cfg.export_interval_ns && now >= d->next_export_ns)
 		export_interval(d, DRAIN_BUDGET_NS);
 	if (now >= d->next_housekeep_ns)
 		housekeep(d);
@@ -751,13 +824,26 @@ static void run_timers(struct daemon *d)
 	serve__run_deltas(d);
 }
 
+/* How long the loop keeps everything waiting: the figure its deadlines depend on. */
+static void count_turn(struct daemon *d, __u64 ns)
+{
+	if (ns > d->st.turn_max_ns)
+		d->st.turn_max_ns = ns;
+	if (ns > SLOW_TURN_NS) {
+		d->st.slow_turns++;
+		pr_debug("a turn of the loop took %llu ms\n", (unsigned long long)ns / 1000000);
+	}
+}
+
 static void run(struct daemon *d)
 {
 	struct epoll_event evs[8];
+	__u64 t0;
 	int n, i;
 
 	while (!d->stop) {
 		n = epoll_wait(d->epfd, evs, 8, next_timeout(d));
+		t0 = daemon__now();
 		for (i = 0; i < n; i++)
 			if (evs[i].data.fd == d->sigfd)
 				read_signals(d);
@@ -765,6 +851,7 @@ static void run(struct daemon *d)
 		if (d->http)
 			http__run(d->http);
 		run_timers(d);
+		count_turn(d, daemon__now() - t0);
 	}
 }
 
@@ -855,6 +942,7 @@ static void teardown(struct daemon *d)
 	int i;
 
 	serve__cancel_deltas(d);
+	exporter__end(d->job, false);
 	serve__free(d);
 	keeper__free(d->in.keeper);
 	tracer__free(d->tr);
@@ -870,6 +958,8 @@ static void teardown(struct daemon *d)
 		free(d->overrides[i]);
 	free(d->overrides);
 	config__free(&d->cfg);
+	if (d->scan_dir)
+		closedir(d->scan_dir);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	if (d->epfd >= 0)
@@ -897,7 +987,7 @@ int cmd_daemon(int argc, char **argv)
 		run(&d);
 		notify__send("STOPPING=1");
 		if (d.cfg.export_interval_ns)
-			export_interval(&d, DRAIN_FINAL_NS);	/* a final one: nothing collected is lost */
+			export_final(&d);	/* nothing collected is lost */
 	}
 	teardown(&d);
 	return err ? 1 : 0;

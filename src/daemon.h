@@ -9,6 +9,7 @@
 #ifndef AS_DAEMON_H
 #define AS_DAEMON_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <linux/types.h>
 
@@ -19,6 +20,7 @@
 #include "ingest.h"
 
 struct agg_snap;
+struct export;
 struct http;
 struct shed;
 struct http_request;
@@ -60,6 +62,8 @@ struct daemon_stats {
 	__u64 evicted;
 	__u64 live_purged;
 	__u64 reloads;
+	__u64 turn_max_ns;		/* the longest turn of the loop */
+	__u64 slow_turns;		/* turns longer than SLOW_TURN_NS */
 };
 
 struct daemon {
@@ -85,6 +89,10 @@ struct daemon {
 	struct pending *pending;
 	int nr_pending, cap_pending;
 	struct delta *deltas;
+	DIR *scan_dir;			/* a scan of /proc in progress, or NULL */
+	struct export *job;		/* the interval export being built, or NULL */
+	bool job_heap;			/* its live-set profile (else its rate profile) */
+	__u64 job_ns;			/* when it was taken */
 	struct daemon_stats st;
 	int export_errno;		/* last export failure logged, to log once */
 };

@@ -442,6 +442,11 @@ static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
 			 (double)d->st.scans);
 	metrics__counter(m, "allocscope_reloads_total", "Configuration reloads.",
 			 (double)d->st.reloads);
+	metrics__gauge(m, "allocscope_loop_turn_max_seconds",
+		       "The longest turn of the daemon's loop (what HTTP answers may wait).",
+		       d->st.turn_max_ns / 1e9);
+	metrics__counter(m, "allocscope_loop_slow_turns_total",
+			 "Turns of the daemon's loop longer than 100 ms.", (double)d->st.slow_turns);
 	metrics__counter(m, "allocscope_evicted_processes_total",
 			 "Exited processes dropped from memory after their export.",
 			 (double)d->st.evicted);

@@ -81,7 +81,7 @@ for ((i = 0; i < LOAD_SECS; i++)); do
 	"$D/$SHORT" 4 0.5 --delay 200 --linger 300 > /dev/null &
 	SHORTS+=($!)
 	for j in 1 2; do
-		curl -s -o /dev/null -m 20 -w '%{http_code} %{time_total}\n' \
+		curl -s -o /dev/null -m 5 -w '%{http_code} %{time_total}\n' \
 			"$(url /metrics)" >> "$D/latency"
 		sleep 0.5
 	done
