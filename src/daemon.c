@@ -768,7 +768,7 @@ static int next_timeout(struct daemon *d)
 	int t = 100;	/* the ring buffer is polled, not woken per sample */
 	int i;
 
-	if (d->backlog || d->job || d->scan_dir)
+	if (d->backlog || d->job || d->scan_dir || d->serving)
 		return 0;	/* records left from the last turn, or an export: no sleep */
 
 	t = ms_until(d->cfg.export_interval_ns ? d->next_export_ns : 0, now, t);
@@ -821,7 +821,7 @@ static void run_timers(struct daemon *d)
 	}
 	if (now >= d->next_shed_ns)
 		shed_tick(d, now);
-	serve__run_deltas(d);
+	d->serving = serve__run_deltas(d);
 }
 
 /* How long the loop keeps everything waiting: the figure its deadlines depend on. */

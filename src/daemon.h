@@ -31,7 +31,8 @@ struct tracer;
 struct delta {
 	struct delta *next;
 	struct http_request *req;	/* NULL once the client went away */
-	struct agg_snap *snap;
+	struct agg_snap *snap;		/* NULL: the profile as it is, at once */
+	struct export *job;		/* its profile being built */
 	__u64 start_ns, due_ns;
 	pid_t pid;
 	bool heap;
@@ -79,7 +80,8 @@ struct daemon {
 	struct http *http;
 	int epfd, sigfd;
 	bool stop;
-	bool backlog;			/* the last read of the ring stopped with records left */
+	bool backlog;
+	bool serving;			/* profiles for HTTP requests are being built */			/* the last read of the ring stopped with records left */
 	__u64 drain_until;		/* when the current read of the ring stops */
 	__u64 start_ns, start_wall_ns;
 	__u64 last_export_ns, next_export_ns, next_scan_ns, next_watchdog_ns, next_housekeep_ns;
@@ -116,7 +118,7 @@ int serve__setup(struct daemon *d);
 /* The endpoint listens elsewhere than the configuration's listen: serve__setup() it again. */
 bool serve__stale(const struct daemon *d);
 void serve__free(struct daemon *d);
-/* Answers the ?seconds=N requests that are due; returns ms to the next one, or -1. */
+/* Builds the profiles of the requests that are due; returns 1 if some are not done. */
 int serve__run_deltas(struct daemon *d);
 void serve__cancel_deltas(struct daemon *d);
 

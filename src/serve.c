@@ -47,6 +47,7 @@
 /* File descriptors besides the endpoint's: probes, ELF files, BPF maps, ... */
 #define FD_RESERVE	1024
 #define FD_PER_LISTENER_SLACK	256	/* cut connections until MHD closes them */
+#define SERVE_STEP_NS	(10ULL * 1000000)	/* building profiles, per turn of the loop */
 
 struct route {
 	struct daemon *d;
@@ -99,21 +100,6 @@ static void base_opts(struct daemon *d, struct export_opts *o, struct export_not
 	o->default_type = heap ? NULL : "alloc_space";
 }
 
-static int serve_profile(struct http_request *req, struct export_opts *o, const char *name,
-			 struct daemon *d)
-{
-	struct pprof *pp;
-	int err;
-
-	err = exporter__build(d->agg, o, &pp);
-	if (err)
-		return http__respond_error(req, 500, "cannot build the profile: %s",
-					   strerror(-err));
-	err = respond_profile(req, pp, name);
-	pprof__free(pp);
-	return err;
-}
-
 /*
  * A number parameter from 1 to max in the one dialect (value.h: no sign, no blank, no "%00",
  * no wrap): 0 and *out, or -ENOENT if absent, -EINVAL / -ERANGE if not such a number.
@@ -143,6 +129,10 @@ static void delta_gone(struct http_request *req, void *ctx)
 	((struct delta *)ctx)->req = NULL;
 }
 
+/*
+ * Every profile request is parked and built a slice per turn of the loop:
+ * at once (seconds 0), or once its seconds are over, from a snapshot.
+ */
 static int hold_delta(struct route *rt, struct http_request *req, __u64 seconds, pid_t pid)
 {
 	struct daemon *d = rt->d;
@@ -151,8 +141,8 @@ static int hold_delta(struct route *rt, struct http_request *req, __u64 seconds,
 
 	if (!dl)
 		return http__respond_error(req, 500, "out of memory");
-	dl->snap = agg__snapshot(d->agg);
-	if (!dl->snap) {
+	dl->snap = seconds ? agg__snapshot(d->agg) : NULL;
+	if (seconds && !dl->snap) {
 		free(dl);
 		return http__respond_error(req, 500, "out of memory");
 	}
@@ -176,8 +166,6 @@ static int profile_handler(struct http_request *req, void *ctx)
 {
 	struct route *rt = ctx;
 	const char *debug = http_request__query(req, "debug");
-	struct export_opts o;
-	struct export_notes notes;
 	__u64 seconds, pid;
 	int err;
 
@@ -200,57 +188,86 @@ static int profile_handler(struct http_request *req, void *ctx)
 		return http__respond_error(req, 400, "seconds exceeds the maximum of %d",
 					   MAX_SECONDS);
 	daemon__drain(rt->d);
-	if (seconds)
-		return hold_delta(rt, req, seconds, pid);
-	if (pid && !agg__find_proc(rt->d->agg, pid))
+	if (!seconds && pid && !agg__find_proc(rt->d->agg, pid))
 		return no_such_process(req, pid);
-	base_opts(rt->d, &o, &notes, rt->heap, pid);
-	o.values = EXPORT_TOTAL;
-	o.time_nanos = daemon__wall(rt->d, daemon__now());
-	return serve_profile(req, &o, rt->heap ? "heap" : "allocs", rt->d);
+	return hold_delta(rt, req, seconds, pid);
 }
 
-static void finish_delta(struct daemon *d, struct delta *dl)
+/* The request is due: its profile starts, of what was read by now. */
+static int start_delta(struct daemon *d, struct delta *dl)
 {
 	__u64 now = daemon__now();
 	struct export_notes notes;
 	struct export_opts o;
+	int err;
 
-	if (!dl->req)
-		return;
 	if (dl->pid && !agg__find_proc(d->agg, dl->pid)) {
 		no_such_process(dl->req, dl->pid);
-		return;
+		return -ESRCH;
 	}
 	base_opts(d, &o, &notes, dl->heap, dl->pid);
-	o.values = EXPORT_SINCE;
+	o.values = dl->snap ? EXPORT_SINCE : EXPORT_TOTAL;
 	o.since = dl->snap;
 	o.time_nanos = daemon__wall(d, now);
-	o.duration_nanos = now - dl->start_ns;
-	serve_profile(dl->req, &o, dl->heap ? "heap-delta" : "allocs-delta", d);
+	o.duration_nanos = dl->snap ? now - dl->start_ns : 0;
+	err = exporter__start(d->agg, &o, &dl->job);
+	if (err)
+		http__respond_error(dl->req, 500, "cannot build the profile: %s", strerror(-err));
+	return err;
+}
+
+/* Builds for budget_ns; returns whether the request is answered (or failed). */
+static bool step_delta(struct daemon *d, struct delta *dl, __u64 budget_ns)
+{
+	const char *name = dl->snap ? (dl->heap ? "heap-delta" : "allocs-delta") :
+				      (dl->heap ? "heap" : "allocs");
+	int err;
+
+	if (!dl->job && start_delta(d, dl))
+		return true;
+	err = exporter__step(dl->job, budget_ns);
+	if (!err)
+		return false;
+	if (err < 0)
+		http__respond_error(dl->req, 500, "cannot build the profile: %s", strerror(-err));
+	else
+		respond_profile(dl->req, exporter__profile(dl->job), name);
+	return true;
+}
+
+static void free_delta(struct daemon *d, struct delta *dl)
+{
+	exporter__end(dl->job, false);
+	agg_snap__free(d->agg, dl->snap);
+	free(dl);
 }
 
 int serve__run_deltas(struct daemon *d)
 {
 	struct delta **pp = &d->deltas, *dl;
-	__u64 now = daemon__now();
+	__u64 now = daemon__now(), until = now + SERVE_STEP_NS, t;
 	bool drained = false;
+	int busy = 0;
 
 	while ((dl = *pp)) {
 		if (dl->due_ns > now && dl->req) {
 			pp = &dl->next;
 			continue;
 		}
-		if (!drained && dl->req) {
+		if (!drained && dl->req && !dl->job) {
 			daemon__drain(d);
 			drained = true;
 		}
-		finish_delta(d, dl);
+		t = daemon__now();
+		if (dl->req && !step_delta(d, dl, until > t ? until - t : 0)) {
+			busy = 1;	/* more next turn */
+			pp = &dl->next;
+			continue;
+		}
 		*pp = dl->next;
-		agg_snap__free(d->agg, dl->snap);
-		free(dl);
+		free_delta(d, dl);
 	}
-	return 0;
+	return busy;
 }
 
 void serve__cancel_deltas(struct daemon *d)
@@ -261,8 +278,7 @@ void serve__cancel_deltas(struct daemon *d)
 		d->deltas = dl->next;
 		if (dl->req)
 			http__respond_error(dl->req, 503, "allocscope is stopping");
-		agg_snap__free(d->agg, dl->snap);
-		free(dl);
+		free_delta(d, dl);
 	}
 }
 
