@@ -548,20 +548,26 @@ own_cost() {
 	} >> "$ROWS"
 }
 
+# bench_daemon DIR: starts the daemon on DIR/conf; sets dp, and port once it is ready.
+bench_daemon() {
+	local i
+	"$AS" daemon -v --config "$1/conf" 2> "$1/log" &
+	dp=$!
+	PIDS+=("$dp")
+	for ((i = 0; i < 300; i++)); do
+		grep -q 'ready:' "$1/log" 2> /dev/null && break
+		sleep 0.05
+	done
+	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$1/log" | head -1)
+}
+
 # daemon_cost RATE PAIRS: the daemon's CPU and memory while churn PAIRS runs,
 # sampled at RATE (stack copies on: each sample is unwound with DWARF).
 daemon_cost() {
 	local rate=$1 pairs=$2 dir=$TMP/daemon dp c0 c1 t0 t1 port i
 	mkdir -p "$dir"
 	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = %s\n' "$rate" > "$dir/conf"
-	"$AS" daemon -v --config "$dir/conf" 2> "$dir/log" &
-	dp=$!
-	PIDS+=("$dp")
-	for ((i = 0; i < 300; i++)); do
-		grep -q 'ready:' "$dir/log" 2> /dev/null && break
-		sleep 0.05
-	done
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$dir/log" | head -1)
+	bench_daemon "$dir"
 	[ -n "$port" ] || { note "cost: the daemon did not start"; tail -3 "$dir/log" >&2; return; }
 	c0=$(cpu_ms "$dp")
 	t0=$(date +%s.%N)
@@ -714,14 +720,7 @@ scale_run() {
 	cp "$W/stacks" "$dir/$comm"
 	printf 'listen = 127.0.0.1:0\nexport_dir = %s/export\nexport_interval = 2\nsample_rate = 1\ntargets = comm:%s\nmax_processes = 4096\n' \
 		"$dir" "$comm" > "$dir/conf"
-	"$AS" daemon -v --config "$dir/conf" 2> "$dir/log" &
-	dp=$!
-	PIDS+=("$dp")
-	for ((i = 0; i < 300; i++)); do
-		grep -q 'ready:' "$dir/log" 2> /dev/null && break
-		sleep 0.05
-	done
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$dir/log" | head -1)
+	bench_daemon "$dir"
 	[ -n "$port" ] || { note "scale: the daemon did not start"; tail -3 "$dir/log" >&2; return; }
 	for ((i = 0; i < procs; i++)); do
 		"$dir/$comm" "$stacks" 60 --once &
