@@ -6,6 +6,9 @@
 #   make            build $(OUTPUT)/allocscope
 #   make demo       install what is missing, record the demo workload
 #   make check      install what is missing, run every test (as root)
+#   make check-loaded  the same, while two other processes allocate at full speed
+#   make fuzz       run each fuzz target for FUZZ_SECONDS (tests/fuzz/, docs/RELIABILITY.md)
+#   make sanitize   build into build-san with ASan and UBSan, run the tests there
 #   make bench      install what is missing, run the benchmarks
 #   make soak       the daemon under load for 10 minutes (docs/RELIABILITY.md)
 #   make install    install binary, unit, config and man pages (DESTDIR, prefix)
@@ -40,6 +43,12 @@ endif
 CFLAGS ?= -g -O2
 AS_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
 AS_CFLAGS := -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11
+# make sanitize builds with these into $(SAN_OUTPUT) (SANITIZE=1 does it for any goal).
+SAN_OUTPUT ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ifeq ($(SANITIZE),1)
+AS_CFLAGS += $(SAN_FLAGS)
+endif
 AS_CC = $(CC) $(AS_CPPFLAGS) $(CPPFLAGS) $(AS_CFLAGS) $(CFLAGS)
 LDLIBS := -lbpf -ldw -lelf -lz -lm -lpthread -lstdc++ -lmicrohttpd
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Iinclude -I$(OUTPUT) \
@@ -58,7 +67,7 @@ WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/workloads/%,$(WO
 WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
 WORKLOAD_BINS += $(patsubst tests/workloads/%.cc,$(OUTPUT)/tests/workloads/%,$(WORKLOAD_CXX_SRCS))
 
-.PHONY: all clean check demo bench soak deps install uninstall test-bins FORCE
+.PHONY: all clean check check-loaded demo bench soak deps install uninstall test-bins fuzz-bins fuzz sanitize FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -127,8 +136,30 @@ deps:
 
 check:
 	$(Q)scripts/install-deps.sh test
-	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)$(MAKE) --no-print-directory test-bins fuzz-bins
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
+
+check-loaded:
+	$(Q)scripts/install-deps.sh test
+	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)OUTPUT=$(OUTPUT) tests/load.sh tests/run.sh
+
+# Every report of every process goes to a file of its own: tests that only look at exit
+# codes cannot miss one. No leak is suppressed.
+SAN_ENV = ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1:log_path=$(SAN_LOG)/asan \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOG)/ubsan
+SAN_LOG = $(CURDIR)/$(SAN_OUTPUT)/reports
+
+sanitize:
+	$(Q)scripts/install-deps.sh test
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(SAN_OUTPUT) SANITIZE=1 test-bins
+	$(Q)rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG)
+	$(Q)$(SAN_ENV) OUTPUT=$(SAN_OUTPUT) tests/run.sh $(TESTS); rc=$$?; \
+	if ls $(SAN_LOG)/* >/dev/null 2>&1; then \
+		echo "FAIL sanitize: reports in $(SAN_LOG):"; ls $(SAN_LOG); rc=1; \
+	else \
+		echo "PASS sanitize: no ASan, LSan or UBSan report"; \
+	fi; exit $$rc
 
 demo:
 	$(Q)scripts/install-deps.sh build
@@ -171,6 +202,49 @@ uninstall:
 clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
+
+# --- fuzz ---
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang: the library is
+# compiled again with coverage and the sanitizers into $(FUZZ_OUTPUT)/obj.
+# make check runs each for a few seconds on its corpus (tests/run.sh);
+# make fuzz runs each for FUZZ_SECONDS, FUZZ_TARGETS to pick some.
+FUZZ_OUTPUT := $(OUTPUT)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) $(AS_CPPFLAGS) $(AS_CFLAGS)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUTPUT)/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst $(OUTPUT)/%.o,$(FUZZ_OUTPUT)/obj/%.o,$(LIB_OBJS))
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
+
+$(FUZZ_OUTPUT)/obj:
+	$(Q)mkdir -p $@
+
+$(FUZZ_OUTPUT)/obj/tracer.o: $(SKEL)
+$(FUZZ_OUTPUT)/obj/main.o $(FUZZ_OUTPUT)/obj/record.o $(FUZZ_OUTPUT)/obj/serve.o: $(OUTPUT)/version.h
+
+$(FUZZ_OUTPUT)/obj/%.o: src/%.c $(wildcard src/*.h) include/allocscope.h | $(FUZZ_OUTPUT)/obj
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OUTPUT)/liballocscope.a: $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OUTPUT)/liballocscope.a
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< $(FUZZ_OUTPUT)/liballocscope.a \
+		$(LDLIBS) -o $@
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz:
+	$(Q)scripts/install-deps.sh test
+	$(Q)$(MAKE) --no-print-directory fuzz-bins
+	$(Q)for t in $(FUZZ_TARGETS); do \
+		FUZZ_MODE=long FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_OUTPUT)/$$t || exit 1; \
+	done
+# --- end fuzz ---
 
 # --- bench ---
 # The benchmark's floor loader: empty BPF programs on allocscope's own probe

@@ -29,6 +29,10 @@
 #   BENCH_N=7          repetitions of each churn measurement (redis: 5)
 #   BENCH_ONLY="churn throw redis cost error scale"   which parts to run
 #   BENCH_PORT=16379   loopback port for redis-server
+#   BENCH_BASE=FILE    an allocscope built from another commit: churn runs
+#                      it too (base-alloc-only, base-full), side by side
+#   BENCH_CONFIGS="..."  the churn configurations to run (default: all)
+#   BENCH_WAIT=120     seconds to wait for other tracers' uprobes to go
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -124,10 +128,10 @@ foreign_uprobes() {
 		$(bpftool perf show 2> /dev/null | grep -c ' uprobe ')))
 }
 FOREIGN=
-# Waits (up to 2 minutes) until no other tracer's uprobes are attached.
+# Waits (up to BENCH_WAIT s) until no other tracer's uprobes are attached.
 wait_quiet() { # WHAT
 	local i n
-	for ((i = 0; i < 240; i++)); do
+	for ((i = 0; i < ${BENCH_WAIT:-120} * 2; i++)); do
 		n=$(foreign_uprobes)
 		[ "$n" -eq 0 ] && return 0
 		[ "$i" -eq 0 ] && note "$n uprobe links of another tracer are attached: waiting"
@@ -188,6 +192,14 @@ bt_script() { # TEMPLATE LIB TARGET
 }
 
 CHURN_CONFIGS="untraced floor-a floor-b floor-c floor-d floor-e as-alloc-only as-full as-classic as-rate1 as-rate1-alloc-only bpftrace bpftrace-free"
+BASE=${BENCH_BASE:-}
+if [ -n "$BASE" ]; then
+	[ -x "$BASE" ] || die "BENCH_BASE=$BASE is not an executable"
+	cp "$BASE" "$TMP/allocscope-base" && BASE=$TMP/allocscope-base
+	BASE_REV=$("$BASE" features | sed -n 's/^allocscope [^ ]* (\([^)]*\)).*/\1/p')
+	CHURN_CONFIGS="$CHURN_CONFIGS base-alloc-only base-full"
+fi
+CHURN_CONFIGS=${BENCH_CONFIGS:-$CHURN_CONFIGS}
 
 describe() {
 	case $1 in
@@ -204,6 +216,8 @@ describe() {
 	as-rate1-alloc-only) echo "allocscope record --sample-rate 1 --alloc-only (every call sampled at its entry, no return probe)" ;;
 	bpftrace) echo "bpftrace: @[ustack] = sum(arg0) on malloc" ;;
 	bpftrace-free) echo "bpftrace: malloc entry+return, free at entry, live map" ;;
+	base-alloc-only) echo "allocscope ${BASE_REV:-base} record --alloc-only (BENCH_BASE)" ;;
+	base-full) echo "allocscope ${BASE_REV:-base} record (BENCH_BASE)" ;;
 	esac
 }
 
@@ -211,9 +225,9 @@ describe() {
 estimate() {
 	case $1 in
 	untraced) echo 25 ;;
-	floor-a | floor-e | as-alloc-only) echo 450 ;;
+	floor-a | floor-e | as-alloc-only | base-alloc-only) echo 450 ;;
 	floor-b) echo 15000 ;;
-	floor-c | as-full | bpftrace) echo 900 ;;
+	floor-c | as-full | base-full | bpftrace) echo 900 ;;
 	floor-d | as-classic) echo 1150 ;;
 	as-rate1) echo 1900 ;;
 	as-rate1-alloc-only) echo 1000 ;;
@@ -239,6 +253,8 @@ run_config() {
 	as-classic) "$AS" record "${AS_OPTS[@]}" --probes classic -o "$TMP/p.pb.gz" -- "$@" 2> "$log" ;;
 	as-rate1) "$AS" record "${AS_OPTS[@]}" --sample-rate 1 -o "$TMP/p.pb.gz" -- "$@" 2> "$log" ;;
 	as-rate1-alloc-only) "$AS" record "${AS_OPTS[@]}" --sample-rate 1 --alloc-only -o "$TMP/p.pb.gz" -- "$@" 2> "$log" ;;
+	base-alloc-only) "$BASE" record "${AS_OPTS[@]}" --alloc-only -o "$TMP/p.pb.gz" -- "$@" 2> "$log" ;;
+	base-full) "$BASE" record "${AS_OPTS[@]}" -o "$TMP/p.pb.gz" -- "$@" 2> "$log" ;;
 	# bpftrace -c starts the command only once every probe is attached, so
 	# neither its start-up nor its attaching is in what the workload times.
 	bpftrace) bpftrace -c "$*" -e "$(bt_script "$BT_ONELINER" "$LIBC" cpid)" 2> "$log" ;;
@@ -316,6 +332,33 @@ where_table() {
 	echo
 }
 
+# has_configs CONFIG...: all of them are in this run.
+has_configs() {
+	local c
+	for c in "$@"; do
+		[[ " $CHURN_CONFIGS " == *" $c "* ]] || return 1
+	done
+}
+
+# With BENCH_BASE: this build against the other one, per call.
+base_table() {
+	local cfg b1 a1 b4 a4 calls
+	echo "Against BENCH_BASE (allocscope $BASE_REV), in the same run (medians, ns per pair; per traced call: the difference divided by the calls each pair traces):"
+	echo
+	echo "| configuration | base 1 thread | this 1 thread | ratio | ns per traced call | base 4 threads | this 4 threads | ratio |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	for cfg in alloc-only full; do
+		b1=$(med churn churn-1t "base-$cfg"); a1=$(med churn churn-1t "as-$cfg")
+		b4=$(med churn churn-4t "base-$cfg"); a4=$(med churn churn-4t "as-$cfg")
+		calls=2
+		[ "$cfg" = alloc-only ] && calls=1
+		printf '| %s | %.1f | %.1f | %.3f | %+.1f | %.1f | %.1f | %.3f |\n' "$cfg" "$b1" "$a1" \
+			"$(calc '%f' "$a1 / $b1")" "$(calc '%f' "($a1 - $b1) / $calls")" "$b4" "$a4" \
+			"$(calc '%f' "$a4 / $b4")"
+	done
+	echo
+}
+
 churn_table() {
 	local u1 u4 cfg m1 m4 thr
 	u1=$(med churn churn-1t untraced)
@@ -334,7 +377,8 @@ churn_table() {
 			"$(calc '%f' "$m1 / $u1")" "$m4" "$thr" "$(calc '%f' "$m4 / $u4")" "$(describe "$cfg")"
 	done
 	echo
-	where_table
+	has_configs untraced floor-a floor-b floor-c floor-d floor-e as-alloc-only as-full && where_table
+	has_configs as-alloc-only as-full base-alloc-only base-full && base_table
 	echo "Spread (min..max of the $N runs, 1 thread):"
 	for cfg in $CHURN_CONFIGS; do
 		printf '%s %s..%s; ' "$cfg" "$(values churn churn-1t "$cfg" | sort -g | head -1)" \
@@ -792,7 +836,8 @@ targets_table() {
 	echo
 	echo "| target | measured | |"
 	echo "|---|---|---|"
-	if [[ " $ONLY " == *" churn "* ]]; then
+	if [[ " $ONLY " == *" churn "* ]] &&
+		has_configs untraced floor-a floor-c as-alloc-only as-full bpftrace; then
 		u1=$(med churn churn-1t untraced); u4=$(med churn churn-4t untraced)
 		a1=$(med churn churn-1t floor-a); a4=$(med churn churn-4t floor-a)
 		c1=$(med churn churn-1t floor-c); c4=$(med churn churn-4t floor-c)

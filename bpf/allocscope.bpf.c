@@ -83,6 +83,9 @@ struct tstate {
 	__u64 prov_sp;
 	__u64 prov_ret;
 	__u64 woke_exec;	/* 1 + the exec whose first sample woke the reader */
+	/* Traced calls not yet added to the process's "calls" entry. */
+	__u64 calls_alloc;
+	__u64 calls_free;
 };
 
 struct {
@@ -169,6 +172,14 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* Traced calls per process (what the host pays for tracing it), by tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);	/* set by user space */
+	__type(key, __u32);
+	__type(value, struct as_calls);
+} calls SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);	/* set by user space */
@@ -208,6 +219,62 @@ static __always_inline void stat_inc(__u32 idx)
 
 	if (v)
 		(*v)++;
+}
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += n;
+}
+
+/*
+ * Adds a thread's traced calls to its process's entry in "calls". Rare (a
+ * sample, every AS_CALLS_FOLD calls, the thread's exit), so that the
+ * unsampled path only increments a counter in the state it has at hand.
+ * Only processes that count are folded (frees are counted before anyone
+ * asks). A full map keeps the calls in the thread until its exit.
+ */
+static __always_inline void fold_calls(struct tstate *t, __u32 tgid, bool exiting)
+{
+	struct as_calls *c, zero = {};
+	struct task_struct *task;
+
+	if (!t->calls_alloc && !t->calls_free)
+		return;
+	if (tgid == self_tgid || (filter_tgids && !bpf_map_lookup_elem(&targets, &tgid)))
+		goto done;
+	c = bpf_map_lookup_elem(&calls, &tgid);
+	if (!c) {
+		bpf_map_update_elem(&calls, &tgid, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&calls, &tgid);
+	}
+	if (!c) {
+		if (!exiting)
+			return;	/* kept: tried again at the next fold */
+		stat_add(AS_STAT_DROP_CALLS, t->calls_alloc + t->calls_free);
+		goto done;
+	}
+	__sync_fetch_and_add(&c->allocs, t->calls_alloc);
+	__sync_fetch_and_add(&c->frees, t->calls_free);
+	/* the process's name, not the thread's; it changes at exec */
+	task = bpf_get_current_task_btf();
+	BPF_CORE_READ_STR_INTO(&c->comm, task, group_leader, comm);
+done:
+	t->calls_alloc = 0;
+	t->calls_free = 0;
+}
+
+static __always_inline void count_call(struct tstate *t, __u32 tgid, bool is_free)
+{
+	if (is_free)
+		t->calls_free++;
+	else
+		t->calls_alloc++;
+	/* every AS_CALLS_FOLD calls, even while a full map keeps them here */
+	if (!((t->calls_alloc + t->calls_free) % AS_CALLS_FOLD))
+		fold_calls(t, tgid, false);
 }
 
 /* Wake the reader only when the ring is filling up: it polls anyway. */
@@ -768,6 +835,7 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 		stat_inc(AS_STAT_DROP_NO_TSTATE);
 		return 1;
 	}
+	count_call(t, tgid, false);
 	if (t->outer_sp && nested(t, sp, PT_REGS_IP(ctx))) {
 		stat_inc(AS_STAT_NESTED);
 		return 1;
@@ -777,6 +845,9 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 		return 1;
 	rate = proc_rate(t, tgid);
 	sampled = countdown(t, size, rate);
+	/* at --sample-rate 1 every call is a sample: not a fold each */
+	if (sampled && t->calls_alloc + t->calls_free >= AS_CALLS_FOLD_SAMPLED)
+		fold_calls(t, tgid, false);
 	moved = take_old(t, tgid, old);
 	if (may_nest(fn) &&
 	    !bpf_probe_read_user(&t->outer_ret, sizeof(t->outer_ret), (void *)sp)) {
@@ -862,6 +933,19 @@ int alloc_exit(struct pt_regs *ctx)
 	return 0;
 }
 
+/* A free is a traced call too: counted in the thread's state (see fold_calls). */
+static __always_inline void count_free(__u32 tgid)
+{
+	struct tstate *t;
+
+	if (tgid == self_tgid)
+		return;
+	t = bpf_task_storage_get(&tstates, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (t)
+		count_call(t, tgid, true);
+}
+
 SEC("uprobe")
 int free_enter(struct pt_regs *ctx)
 {
@@ -871,6 +955,7 @@ int free_enter(struct pt_regs *ctx)
 	};
 	struct as_live_val *v, val;
 
+	count_free(key.tgid);
 	v = bpf_map_lookup_elem(&live, &key);
 	if (!v)
 		return 0;
@@ -984,11 +1069,21 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	return 0;
 }
 
+/* A thread's last calls, before its state goes with it. */
+static __always_inline void fold_exiting(struct task_struct *p)
+{
+	struct tstate *t = bpf_task_storage_get(&tstates, p, 0, 0);
+
+	if (t)
+		fold_calls(t, p->tgid, true);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *p, bool group_dead)
 {
 	__u32 tgid = p->tgid;
 
+	fold_exiting(p);
 	if (!group_dead)
 		return 0;	/* a thread, not the process */
 	if (filter_tgids)

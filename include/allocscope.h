@@ -209,6 +209,21 @@ struct as_ovf_val {
 /* The frame of a sample whose stack could not be kept: no code lives at 1. */
 #define AS_PC_RING_FULL		1ULL
 
+/*
+ * Traced calls of one process (the "calls" map, by tgid): every probed
+ * call, sampled or not, each one a trap. A thread counts its own in its
+ * state and adds them here at a sample, every AS_CALLS_FOLD calls, and
+ * when it exits.
+ */
+struct as_calls {
+	__u64 allocs;		/* calls of allocation functions */
+	__u64 frees;		/* calls of free functions */
+	char comm[16];		/* the process's name at the last fold */
+};
+
+#define AS_CALLS_FOLD	4096
+#define AS_CALLS_FOLD_SAMPLED	64	/* at a sample, from this many on */
+
 /* Per-CPU counters in the "stats" map; every drop has a reason here. */
 enum as_stat {
 	AS_STAT_SAMPLES,	/* sampled allocations emitted */
@@ -233,6 +248,7 @@ enum as_stat {
 	AS_STAT_OVERFLOW_FREE,	/* ring buffer full: a free kept in lost_frees */
 	AS_STAT_DROP_OVERFLOW,	/* overflow or lost_frees map full: weight lost */
 	AS_STAT_DROP_MARK_RINGBUF,	/* ring buffer full: exec/exit among the samples lost */
+	AS_STAT_DROP_CALLS,	/* calls map full: an exited thread's calls, not counted */
 	AS_STAT_MAX,
 };
 

@@ -10,7 +10,7 @@ set -e
 what=${1:-build}
 
 build="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev make gcc g++ libmicrohttpd-dev"
-test="$build golang-go libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 libunwind8 binutils systemd curl util-linux openssl procps"
+test="$build libclang-rt-14-dev golang-go libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 libunwind8 binutils systemd curl util-linux openssl procps"
 bench="$test bpftrace redis-server redis-tools sqlite3 time"
 
 case $what in

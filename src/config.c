@@ -422,13 +422,20 @@ static const char *target_problem(enum config_target_kind kind, const char *arg)
 	return "unknown kind";
 }
 
+static bool under_cgroup_root(const char *arg)
+{
+	size_t root = strlen(CGROUP_ROOT);
+
+	return !strncmp(arg, CGROUP_ROOT, root) && (!arg[root] || arg[root] == '/');
+}
+
 /* "/sys/fs/cgroup/a/b/" and "/a/b" are one cgroup: keep the path below the root. */
 static char *cgroup_path(const char *arg)
 {
-	size_t root = strlen(CGROUP_ROOT), n;
+	size_t n;
 
-	if (!strncmp(arg, CGROUP_ROOT, root) && (!arg[root] || arg[root] == '/'))
-		arg += root;
+	if (under_cgroup_root(arg))
+		arg += strlen(CGROUP_ROOT);
 	n = strlen(arg);
 	while (n > 1 && arg[n - 1] == '/')
 		n--;
@@ -560,6 +567,9 @@ static void print_targets(const struct key *k, const struct config *cfg, FILE *f
 		fprintf(m, "%s%s:", i ? "," : "", target_kinds[t->kind]);
 		if (t->kind == CONFIG_TARGET_PID)
 			fprintf(m, "%d", t->pid);
+		/* A cgroup "/sys/fs/cgroup/x" below the root must not read back as "/x". */
+		else if (t->kind == CONFIG_TARGET_CGROUP && under_cgroup_root(t->arg))
+			fprintf(m, "%s%s", CGROUP_ROOT, t->arg);
 		else
 			fputs(t->arg, m);
 	}
@@ -661,6 +671,13 @@ static const struct key keys[] = {
 	  "different processes add up." },
 	{ "watchdog", &t_bool, OFF(watchdog), "yes", 0, 0, false,
 	  "Ping systemd's watchdog when the unit sets WatchdogSec=." },
+	{ "cost_top", &t_uint, OFF(cost_top), "10", 0, 1000, false,
+	  "Processes with series of their own in /metrics for their traced calls and the "
+	  "estimated time of their traps: the ones with the most calls; 0 for totals only." },
+	{ "cost_log_interval", &t_duration, OFF(cost_log_interval_ns), "60", VALUE_NS,
+	  86400 * VALUE_NS, true,
+	  "Seconds between two lines per process in the verbose log (-v): its traced calls "
+	  "since the last line and the estimated time of their traps; 0 for none." },
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))

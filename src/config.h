@@ -80,6 +80,8 @@ struct config {
 	__u64 shed_max_rate;		/* load shedding raises rates up to this */
 	unsigned int labels;		/* enum config_label mask */
 	bool watchdog;			/* ping systemd's watchdog when it asks */
+	unsigned int cost_top;		/* processes with their own cost series in /metrics */
+	__u64 cost_log_interval_ns;	/* between cost lines in the log; 0: none */
 };
 
 /* Sets every key to its default (cfg need not be initialized). 0 or -ENOMEM. */

@@ -27,7 +27,9 @@
 
 #include "aggregator.h"
 #include "attach.h"
+#include "calib.h"
 #include "cli.h"
+#include "cost.h"
 #include "daemon.h"
 #include "exporter.h"
 #include "http.h"
@@ -59,6 +61,7 @@
 #define EXPORT_STEP_NS		(10ULL * 1000000)	/* of an export, per turn */
 #define SCAN_STEP_NS		(10ULL * 1000000)	/* of a scan of /proc, per turn */
 #define SLOW_TURN_NS		(100ULL * 1000000)	/* a turn of the loop that is counted */
+#define MAX_GONE_CALLS		256		/* lost exits taken per housekeeping */
 
 static const char usage[] =
 	"usage: allocscope daemon [--config FILE] [--listen ADDR:PORT] [--export-dir DIR]\n"
@@ -127,6 +130,17 @@ static int load_config(struct daemon *d, struct config *cfg)
 	return rc;
 }
 
+static void free_overrides(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->nr_overrides; i++)
+		free(d->overrides[i]);
+	free(d->overrides);
+	d->overrides = NULL;
+	d->nr_overrides = 0;
+}
+
 static void add_override(struct daemon *d, const char *key, const char *value)
 {
 	char **n = realloc(d->overrides, (d->nr_overrides + 1) * sizeof(*n));
@@ -184,30 +198,6 @@ static bool pid_links(const struct config *cfg)
 	return cfg->nr_targets > 0;
 }
 
-/* The process's cgroup v2 path is arg or below it. */
-static bool in_cgroup(pid_t pid, const char *arg)
-{
-	char path[64], line[PATH_MAX + 8];
-	size_t len = strlen(arg);
-	bool in = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!in && fgets(line, sizeof(line), f)) {
-		char *cg = line + 3;
-
-		if (strncmp(line, "0::", 3))
-			continue;
-		cg[strcspn(cg, "\n")] = '\0';
-		in = !strncmp(cg, arg, len) && (cg[len] == '\0' || cg[len] == '/' || len == 1);
-	}
-	fclose(f);
-	return in;
-}
-
 static bool target_matches(const struct config_target *t, pid_t pid)
 {
 	char buf[PATH_MAX];
@@ -220,7 +210,7 @@ static bool target_matches(const struct config_target *t, pid_t pid)
 	case CONFIG_TARGET_EXE:
 		return !procfs__exe(pid, buf, sizeof(buf)) && !strcmp(buf, t->arg);
 	case CONFIG_TARGET_CGROUP:
-		return in_cgroup(pid, t->arg);
+		return procfs__in_cgroup(pid, t->arg);
 	}
 	return false;
 }
@@ -400,6 +390,117 @@ static void on_exec_now(struct daemon *d, pid_t pid)
 		tracer__set_target(d->tr, pid, is_target(d, pid));
 }
 
+/* --- what tracing costs the targets --------------------------------------- */
+
+static void on_calls(pid_t tgid, const struct as_calls *v, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	cost__update(d->cost, tgid, v, false, daemon__now());
+}
+
+void daemon__refresh_cost(struct daemon *d)
+{
+	tracer__each_calls(d->tr, on_calls, d);
+}
+
+/* A process exited: its last count leaves the kernel's map. */
+static void take_calls(struct daemon *d, pid_t pid)
+{
+	struct as_calls v;
+
+	if (!tracer__take_calls(d->tr, pid, &v))
+		cost__update(d->cost, pid, &v, true, daemon__now());
+}
+
+struct gone_calls {
+	pid_t pids[MAX_GONE_CALLS];
+	int n;
+};
+
+static void find_gone(pid_t tgid, const struct as_calls *v, void *ctx)
+{
+	struct gone_calls *g = ctx;
+
+	if (g->n < MAX_GONE_CALLS && !procfs__alive(tgid))
+		g->pids[g->n++] = tgid;
+}
+
+/* Entries whose exit event was lost (a full ring), or a late thread's. */
+static void purge_gone_calls(struct daemon *d)
+{
+	struct gone_calls g = { .n = 0 };
+	int i;
+
+	tracer__each_calls(d->tr, find_gone, &g);
+	for (i = 0; i < g.n; i++)
+		take_calls(d, g.pids[i]);
+}
+
+struct cost_log {
+	struct daemon *d;
+	double secs;
+};
+
+static void log_proc_cost(struct cost_proc *p, void *ctx)
+{
+	struct cost_log *l = ctx;
+	__u64 a = p->allocs - p->logged_allocs, f = p->frees - p->logged_frees;
+	double trap = cost__trap_ns(l->d->cost), s = cost__seconds(l->d->cost, a + f);
+	char est[96] = "trap cost unknown";
+
+	if (!a && !f)
+		return;
+	if (trap > 0)
+		snprintf(est, sizeof(est), "~%.3f s of traps at ~%.0f ns each (%.2f%% of a CPU)", s,
+			 trap, l->secs > 0 ? 100 * s / l->secs : 0);
+	pr_info("cost: pid %d (%s%s): %llu traced calls in the last %.0f s (%llu allocations, "
+		"%llu frees), %s; %llu in all\n", p->pid, p->comm[0] ? p->comm : "?",
+		p->exited ? ", exited" : "", (unsigned long long)(a + f), l->secs,
+		(unsigned long long)a, (unsigned long long)f, est,
+		(unsigned long long)(p->allocs + p->frees));
+	p->logged_allocs = p->allocs;
+	p->logged_frees = p->frees;
+}
+
+/* A line per process that made traced calls since the last time. */
+static void log_cost(struct daemon *d)
+{
+	__u64 now = daemon__now();
+	struct cost_log l = { d, (now - d->last_cost_log_ns) / 1e9 };
+
+	daemon__drain(d);	/* exit events first: they carry the last counts */
+	daemon__refresh_cost(d);
+	cost__each(d->cost, log_proc_cost, &l);
+	d->last_cost_log_ns = now;
+	d->next_cost_log_ns = now + d->cfg.cost_log_interval_ns;
+}
+
+/* What one trap costs here, for the estimates; and what "all" means. */
+static int calibrate(struct daemon *d)
+{
+	double ns = 0;
+	int err;
+
+	d->cost = cost__new(d->cfg.max_processes);
+	if (!d->cost)
+		return -ENOMEM;
+	err = calib__trap_ns(&ns);
+	if (err)
+		pr_warn("cannot time a trap on this host: %s; no estimates of what traps cost\n",
+			strerror(-err));
+	else
+		pr_info("calibration: a trap costs ~%.0f ns on this host (an estimate, from timing "
+			"a probed function in a child process)\n", ns);
+	cost__set_trap_ns(d->cost, err ? 0 : ns);
+	if (!d->cfg.nr_targets)
+		pr_warn("targets = all: every call of malloc, free and the like in every process "
+			"of the host traps into the kernel (~%.0f ns each here); name targets in "
+			"production (see allocscope(8), OVERHEAD)\n", err ? 400.0 : ns);
+	return 0;
+}
+
+
 static void on_exit_now(struct daemon *d, pid_t pid)
 {
 	shed__exit(d->shed, pid);
@@ -426,6 +527,7 @@ static void on_proc_exit(struct daemon *d, pid_t pid)
 {
 	struct agg_proc *p;
 
+	take_calls(d, pid);
 	p = agg__find_proc(d->agg, pid);
 	if (!p)
 		return;
@@ -680,8 +782,10 @@ static void housekeep(struct daemon *d)
 	d->st.evicted += n;
 	if (n || now >= d->next_purge_ns) {
 		d->st.live_purged += tracer__purge_live(d->tr, tgid_gone, d);
+		purge_gone_calls(d);
 		d->next_purge_ns = now + HOUSEKEEP_NS;
 	}
+	cost__evict(d->cost, now > keep ? now - keep : 0, d->cfg.cost_log_interval_ns != 0);
 	if (n)
 		malloc_trim(0);
 	every = every < HOUSEKEEP_MIN_NS ? HOUSEKEEP_MIN_NS : every > HOUSEKEEP_NS ? HOUSEKEEP_NS : every;
@@ -714,6 +818,8 @@ static void apply_config(struct daemon *d, struct config *cfg)
 	agg__set_limits(d->agg, cfg->max_sites, cfg->live_max);
 	if (cfg->export_interval_ns != d->cfg.export_interval_ns)
 		d->next_export_ns = daemon__now() + cfg->export_interval_ns;
+	if (cfg->cost_log_interval_ns != d->cfg.cost_log_interval_ns)
+		d->next_cost_log_ns = daemon__now() + cfg->cost_log_interval_ns;
 	config__free(&d->cfg);
 	d->cfg = *cfg;
 }
@@ -776,6 +882,7 @@ static int next_timeout(struct daemon *d)
 	t = ms_until(d->next_housekeep_ns, now, t);
 	t = ms_until(d->next_watchdog_ns, now, t);
 	t = ms_until(d->next_shed_ns, now, t);
+	t = ms_until(d->cfg.cost_log_interval_ns ? d->next_cost_log_ns : 0, now, t);
 	for (i = 0; i < d->nr_pending; i++)
 		t = ms_until(d->pending[i].due_ns, now, t);
 	if (d->http) {
@@ -815,6 +922,8 @@ static void run_timers(struct daemon *d)
 		export_interval(d, DRAIN_BUDGET_NS);
 	if (now >= d->next_housekeep_ns)
 		housekeep(d);
+	if (d->cfg.cost_log_interval_ns && now >= d->next_cost_log_ns)
+		log_cost(d);
 	if (d->next_watchdog_ns && now >= d->next_watchdog_ns) {
 		notify__send("WATCHDOG=1");
 		d->next_watchdog_ns = now + notify__watchdog_usec() * 1000 / 2;
@@ -894,7 +1003,11 @@ static int setup(struct daemon *d)
 	d->next_export_ns = d->start_ns + d->cfg.export_interval_ns;
 	d->next_housekeep_ns = d->start_ns + HOUSEKEEP_MIN_NS;
 	d->next_purge_ns = d->start_ns + HOUSEKEEP_NS;
+	d->last_cost_log_ns = d->start_ns;
+	d->next_cost_log_ns = d->start_ns + d->cfg.cost_log_interval_ns;
 	err = start_tracer(d);
+	/* before the keeper's thread: it forks */
+	err = err ?: calibrate(d);
 	if (err)
 		return err;
 	d->agg = agg__new();
@@ -939,14 +1052,13 @@ static void free_seen(struct hnode *n, void *ctx)
 
 static void teardown(struct daemon *d)
 {
-	int i;
-
 	serve__cancel_deltas(d);
 	exporter__end(d->job, false);
 	serve__free(d);
 	keeper__free(d->in.keeper);
 	tracer__free(d->tr);
 	shed__free(d->shed);
+	cost__free(d->cost);
 	unwinder__free(d->in.unw);
 	ingest__fini(&d->in);
 	agg__free(d->agg);
@@ -954,9 +1066,7 @@ static void teardown(struct daemon *d)
 	hmap__each(&d->seen, free_seen, NULL);
 	hmap__release(&d->seen);
 	free(d->pending);
-	for (i = 0; i < d->nr_overrides; i++)
-		free(d->overrides[i]);
-	free(d->overrides);
+	free_overrides(d);
 	config__free(&d->cfg);
 	if (d->scan_dir)
 		closedir(d->scan_dir);
@@ -973,10 +1083,14 @@ int cmd_daemon(int argc, char **argv)
 	int err;
 
 	check = parse_args(&d, argc, argv);
-	if (load_config(&d, &d.cfg))
+	/* Early exits free what parse_args() kept (make sanitize's LeakSanitizer). */
+	if (load_config(&d, &d.cfg)) {
+		free_overrides(&d);
 		return 1;
+	}
 	if (check) {
 		printf("%s: configuration OK\n", d.config_path ?: CONFIG_DEFAULT_PATH);
+		free_overrides(&d);
 		config__free(&d.cfg);
 		return 0;
 	}
@@ -988,6 +1102,8 @@ int cmd_daemon(int argc, char **argv)
 		notify__send("STOPPING=1");
 		if (d.cfg.export_interval_ns)
 			export_final(&d);	/* nothing collected is lost */
+		if (d.cfg.cost_log_interval_ns)
+			log_cost(&d);
 	}
 	teardown(&d);
 	return err ? 1 : 0;

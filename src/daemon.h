@@ -21,6 +21,7 @@
 
 struct agg_snap;
 struct export;
+struct cost;
 struct http;
 struct shed;
 struct http_request;
@@ -95,6 +96,8 @@ struct daemon {
 	struct export *job;		/* the interval export being built, or NULL */
 	bool job_heap;			/* its live-set profile (else its rate profile) */
 	__u64 job_ns;			/* when it was taken */
+	struct cost *cost;		/* traced calls per process, and the trap's cost */
+	__u64 last_cost_log_ns, next_cost_log_ns;
 	struct daemon_stats st;
 	int export_errno;		/* last export failure logged, to log once */
 };
@@ -112,6 +115,8 @@ void daemon__drain(struct daemon *d);
  * the comments (rate, probes, losses so far) in n, which must live as long as o.
  */
 void daemon__profile_opts(struct daemon *d, struct export_opts *o, struct export_notes *n);
+/* Reads the kernel's traced calls per process into d->cost. */
+void daemon__refresh_cost(struct daemon *d);
 
 /* serve.c: the HTTP endpoint. Sets it up (anew); logs why not, the old one staying. */
 int serve__setup(struct daemon *d);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* procfs.c - /proc/PID/{maps,map_files,root,status,comm,exe,environ}. */
+/* procfs.c - /proc/PID/{maps,map_files,root,status,cgroup,comm,exe,environ}. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,6 +14,7 @@
 #include <linux/openat2.h>
 
 #include "procfs.h"
+#include "value.h"
 
 #define DELETED_SUFFIX " (deleted)"
 
@@ -102,14 +103,21 @@ out:
 	return 0;
 }
 
-int procfs__read_maps(pid_t pid, struct proc_maps **out)
+/* /proc/PID/NAME for reading. */
+static FILE *proc_fopen(pid_t pid, const char *name)
 {
 	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	return fopen(path, "re");
+}
+
+int procfs__read_maps(pid_t pid, struct proc_maps **out)
+{
 	FILE *f;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
+	f = proc_fopen(pid, "maps");
 	if (!f)
 		return -errno;
 	err = procfs__parse_maps(f, out);
@@ -264,29 +272,83 @@ int procfs__open_file_in_root(const char *root, const char *path)
 	return pfd < 0 ? pfd : reopen_regular(pfd, &st);
 }
 
-pid_t procfs__nspid(pid_t pid)
+/*
+ * The initial PID namespace has a fixed inode number, PROC_PID_INIT_INO
+ * (0xEFFFFFFC, include/linux/proc_ns.h): every other one gets a fresh one.
+ */
+#define PROC_PID_INIT_INO	0xEFFFFFFCU
+
+int procfs__host_pidns(void)
 {
-	char path[64], *line = NULL, *p, *end;
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st))
+		return -errno;
+	return st.st_ino == PROC_PID_INIT_INO;
+}
+
+pid_t procfs_status_nspid(FILE *f, pid_t pid)
+{
+	char *line = NULL, *p, *end;
 	size_t cap = 0;
 	pid_t nspid = pid;
 	long v;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return pid;
 	while (getline(&line, &cap, f) > 0) {
 		if (strncmp(line, "NSpid:", 6))
 			continue;
-		/* One pid per nested namespace, outermost first. */
-		for (p = line + 6; (v = strtol(p, &end, 10)) > 0 && end != p; p = end)
+		/*
+		 * One pid per nested namespace, outermost first. What is not a
+		 * pid (a bad line, one that would wrap pid_t) ends the list.
+		 */
+		for (p = line + 6; (v = strtol(p, &end, 10)) > 0 && v <= VALUE_PID_MAX && end != p;
+		     p = end)
 			nspid = v;
 		break;
 	}
 	free(line);
+	return nspid;
+}
+
+pid_t procfs__nspid(pid_t pid)
+{
+	FILE *f = proc_fopen(pid, "status");
+	pid_t nspid;
+
+	if (!f)
+		return pid;
+	nspid = procfs_status_nspid(f, pid);
 	fclose(f);
 	return nspid;
+}
+
+bool procfs_cgroup_in(FILE *f, const char *cgroup)
+{
+	size_t len = strlen(cgroup), cap = 0;
+	char *line = NULL, *cg;
+	bool in = false;
+
+	while (!in && getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		cg = line + 3;
+		cg[strcspn(cg, "\n")] = '\0';
+		in = !strncmp(cg, cgroup, len) && (cg[len] == '\0' || cg[len] == '/' || len == 1);
+	}
+	free(line);
+	return in;
+}
+
+bool procfs__in_cgroup(pid_t pid, const char *cgroup)
+{
+	FILE *f = proc_fopen(pid, "cgroup");
+	bool in;
+
+	if (!f)
+		return false;
+	in = procfs_cgroup_in(f, cgroup);
+	fclose(f);
+	return in;
 }
 
 static int read_small(const char *path, char *buf, size_t len)

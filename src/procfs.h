@@ -66,8 +66,15 @@ int procfs__open_in_root(const char *root, const char *path, int flags);
  * traced program are anyone's to make.
  */
 int procfs__open_file_in_root(const char *root, const char *path);
+/* 1 if we run in the host's (the initial) PID namespace, 0 if not, -errno if unknown. */
+int procfs__host_pidns(void);
 /* pid as the process itself knows it: the last NSpid of its status; pid if unknown. */
 pid_t procfs__nspid(pid_t pid);
+/*
+ * The process's cgroup v2 path (the "0::" line of /proc/PID/cgroup) is
+ * cgroup or below it; cgroup as config.h keeps it ("/" for the root).
+ */
+bool procfs__in_cgroup(pid_t pid, const char *cgroup);
 
 int procfs__comm(pid_t pid, char *buf, size_t len);
 int procfs__exe(pid_t pid, char *buf, size_t len);
@@ -95,5 +102,13 @@ struct proc_image {
 
 int procfs__image(pid_t pid, struct proc_image **out);
 void proc_image__free(struct proc_image *im);
+
+/*
+ * The parsers behind procfs__nspid() and procfs__in_cgroup(), on the text
+ * of /proc/PID/status and /proc/PID/cgroup: internal, for the fuzz targets
+ * (tests/fuzz/fuzz_procfs.c) as procfs__parse_maps() is for maps.
+ */
+pid_t procfs_status_nspid(FILE *f, pid_t pid);
+bool procfs_cgroup_in(FILE *f, const char *cgroup);
 
 #endif /* AS_PROCFS_H */

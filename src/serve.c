@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "aggregator.h"
 #include "auth.h"
 #include "cli.h"
+#include "cost.h"
 #include "daemon.h"
 #include "elffile.h"
 #include "exporter.h"
@@ -334,6 +336,8 @@ static void metric_drops(struct metrics *m, const struct daemon *d, const __u64 
 	metrics__sample(m, (double)al.live_full, "reason", "live_set_full", NULL);
 	metrics__counter(m, "allocscope_dropped_bytes_total",
 			 "Estimated bytes of the samples dropped at max_sites.", al.site_drop_bytes);
+	/* their calls are in the totals, without series or a log line of their own */
+	metrics__sample(m, (double)cost__shed(d->cost), "reason", "cost_max_processes", NULL);
 }
 
 /* Load shedding: what was raised, and what it cost in samples. */
@@ -353,6 +357,55 @@ static void metric_shed(struct metrics *m, const struct daemon *d)
 		       "Processes sampled at a raised rate now.", (double)ss.procs);
 	metrics__gauge(m, "allocscope_shed_max_rate_bytes",
 		       "The largest mean gap between samples in force now.", (double)ss.max_rate);
+}
+
+static void metric_proc_cost(struct metrics *m, struct daemon *d)
+{
+	struct cost_proc *top[1000];	/* cost_top's maximum */
+	char pid[16];
+	int n, i;
+
+	n = cost__top(d->cost, top, d->cfg.cost_top < 1000 ? d->cfg.cost_top : 1000);
+	metrics__family(m, "allocscope_process_traced_calls_total", METRICS_COUNTER,
+			"Traced calls of the cost_top processes with the most, by kind.");
+	for (i = 0; i < n; i++) {
+		snprintf(pid, sizeof(pid), "%d", top[i]->pid);
+		metrics__sample(m, (double)top[i]->allocs, "pid", pid, "comm", top[i]->comm,
+				"kind", "alloc", NULL);
+		metrics__sample(m, (double)top[i]->frees, "pid", pid, "comm", top[i]->comm,
+				"kind", "free", NULL);
+	}
+	metrics__family(m, "allocscope_process_trap_seconds_total", METRICS_COUNTER,
+			"Estimated time the same processes spent in traps.");
+	for (i = 0; i < n; i++) {
+		snprintf(pid, sizeof(pid), "%d", top[i]->pid);
+		metrics__sample(m, cost__seconds(d->cost, top[i]->allocs + top[i]->frees), "pid",
+				pid, "comm", top[i]->comm, NULL);
+	}
+}
+
+/* What tracing costs the targets: every traced call is a trap. */
+static void metric_cost(struct metrics *m, struct daemon *d, const __u64 *st)
+{
+	double trap = cost__trap_ns(d->cost);
+	__u64 a, f;
+
+	daemon__refresh_cost(d);
+	cost__totals(d->cost, &a, &f);
+	metrics__gauge(m, "allocscope_trap_nanoseconds",
+		       "Estimated cost of one trap on this host, timed at start (NaN: unknown).",
+		       trap > 0 ? trap : NAN);
+	metrics__family(m, "allocscope_traced_calls_total", METRICS_COUNTER,
+			"Probed calls of target processes, sampled or not: each is a trap.");
+	metrics__sample(m, (double)a, "kind", "alloc", NULL);
+	metrics__sample(m, (double)f, "kind", "free", NULL);
+	metrics__counter(m, "allocscope_trap_seconds_total",
+			 "Estimated time target processes spent in traps: calls x a trap's cost.",
+			 cost__seconds(d->cost, a + f));
+	metrics__counter(m, "allocscope_uncounted_calls_total",
+			 "Traced calls of threads that exited while the calls map was full.",
+			 (double)st[AS_STAT_DROP_CALLS]);
+	metric_proc_cost(m, d);
 }
 
 static void metric_exports(struct metrics *m, const struct daemon *d)
@@ -525,6 +578,7 @@ static int metrics_handler(struct http_request *req, void *ctx)
 	tracer__stats(d->tr, st);
 	metric_core(m, d, st);
 	metric_drops(m, d, st);
+	metric_cost(m, d, st);
 	metric_exports(m, d);
 	metric_shed(m, d);
 	metrics__family(m, "allocscope_http_requests_total", METRICS_COUNTER,

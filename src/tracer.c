@@ -13,6 +13,7 @@
 #include "allocscope.skel.h"
 #include "attach.h"
 #include "log.h"
+#include "procfs.h"
 #include "tracer.h"
 
 /* The link_create attribute of uprobe_multi, which the 6.1 UAPI header lacks. */
@@ -71,7 +72,7 @@ int tracer__uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
 }
 
 /* Loads "return 0" with an expected attach type: does the kernel know it? */
-static int probe_attach_type(__u32 attach_type)
+int tracer__empty_prog(__u32 attach_type)
 {
 	struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
@@ -91,7 +92,7 @@ int tracer__probe_kernel(bool *sessions, bool *multi)
 	int fd, link;
 
 	*sessions = *multi = false;
-	fd = probe_attach_type(AS_BPF_TRACE_UPROBE_MULTI);
+	fd = tracer__empty_prog(AS_BPF_TRACE_UPROBE_MULTI);
 	/* a kernel without the attach type says EINVAL; only privilege says EPERM */
 	if (fd == -EPERM || fd == -EACCES)
 		return -EPERM;
@@ -107,7 +108,7 @@ int tracer__probe_kernel(bool *sessions, bool *multi)
 			close(link);
 		close(fd);
 	}
-	fd = probe_attach_type(AS_BPF_TRACE_UPROBE_SESSION);
+	fd = tracer__empty_prog(AS_BPF_TRACE_UPROBE_SESSION);
 	if (fd >= 0) {
 		*sessions = *multi;
 		close(fd);
@@ -142,6 +143,22 @@ static int check_kernel(const char **why)
 	return 0;
 }
 
+/*
+ * The kernel names processes by their pids in the host's PID namespace:
+ * BPF programs see those, uprobe links filter by them, and events carry
+ * them. In another PID namespace (a container without the host's) they
+ * name nothing in our /proc, or another process: refuse.
+ */
+static int check_pidns(const char **why)
+{
+	if (procfs__host_pidns())
+		return 0;	/* the host's, or unknown: /proc will tell */
+	*why = "in a PID namespace other than the host's, whose pids are not the kernel's: "
+	       "no process could be named. Run allocscope in the host's (docker run --pid=host, "
+	       "Kubernetes hostPID: true; see allocscope(8), CONTAINERS)";
+	return -EOPNOTSUPP;
+}
+
 static enum tracer_mode pick_mode(enum tracer_mode want, bool sessions)
 {
 	if (want == TRACER_MODE_AUTO)
@@ -170,8 +187,10 @@ static int configure(struct tracer *tr, const struct tracer_opts *o, bool multi)
 	bpf_program__set_autoload(s->progs.proc_exit, o->proc_events);
 	bpf_program__set_autoload(s->progs.proc_fork, o->proc_events);
 	s->bss->filter_tgids = o->filter_tgids;
-	if (o->max_targets)
+	if (o->max_targets) {
 		err = err ?: bpf_map__set_max_entries(s->maps.targets, o->max_targets);
+		err = err ?: bpf_map__set_max_entries(s->maps.calls, o->max_targets);
+	}
 	if (session)
 		err = err ?: bpf_program__set_expected_attach_type(s->progs.alloc_session,
 								   AS_BPF_TRACE_UPROBE_SESSION);
@@ -236,7 +255,7 @@ int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
 	int err;
 
 	*why = NULL;
-	err = check_kernel(why);
+	err = check_kernel(why) ?: check_pidns(why);
 	if (err)
 		return err;
 	if (opts->stack_bytes && (opts->stack_bytes % AS_PAGE_SIZE || opts->stack_bytes < 8192 ||
@@ -617,6 +636,34 @@ int tracer__purge_live(struct tracer *tr, bool (*gone)(pid_t tgid, void *ctx), v
 	if (prev && gone(prev->tgid, ctx) && !bpf_map_delete_elem(fd, prev))
 		n++;
 	return n;
+}
+
+int tracer__each_calls(struct tracer *tr, tracer_calls_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(tr->skel->maps.calls), n = 0;
+	__u32 key, next, *prev = NULL;
+	struct as_calls v;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &v)) {
+			v.comm[sizeof(v.comm) - 1] = '\0';
+			fn(next, &v, ctx);
+			n++;
+		}
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+int tracer__take_calls(struct tracer *tr, pid_t tgid, struct as_calls *out)
+{
+	__u32 key = tgid;
+
+	if (bpf_map_lookup_and_delete_elem(bpf_map__fd(tr->skel->maps.calls), &key, out))
+		return -errno;
+	out->comm[sizeof(out->comm) - 1] = '\0';
+	return 0;
 }
 
 enum tracer_mode tracer__mode(const struct tracer *tr)

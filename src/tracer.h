@@ -43,7 +43,7 @@ struct tracer_opts {
 	bool proc_events;	/* exec/exit events of every process (the daemon) */
 	tracer_event_fn proc_fn;	/* with proc_events: gets them first, apart from samples */
 	bool filter_tgids;	/* count only processes set with tracer__set_target() */
-	__u32 max_targets;	/* capacity of the targets map */
+	__u32 max_targets;	/* capacity of the targets and calls maps */
 	enum tracer_mode mode;
 };
 
@@ -114,6 +114,16 @@ const char *tracer__mode_name(enum tracer_mode mode);
 int tracer__nr_links(const struct tracer *tr);
 
 /*
+ * Traced calls per process (struct as_calls): every entry as it is now, or
+ * one process's, taken out of the map (after it exited). A process's
+ * entry is cumulative from its first traced call; a thread adds its calls
+ * to it now and then, and when it exits (tracer_opts.proc_events).
+ */
+typedef void (*tracer_calls_fn)(pid_t tgid, const struct as_calls *c, void *ctx);
+int tracer__each_calls(struct tracer *tr, tracer_calls_fn fn, void *ctx);
+int tracer__take_calls(struct tracer *tr, pid_t tgid, struct as_calls *out);
+
+/*
  * Deletes the live map entries of processes for which gone() says so
  * (they exited: their frees will never come). Returns how many went.
  */
@@ -133,6 +143,9 @@ int tracer__purge_live(struct tracer *tr, bool (*gone)(pid_t tgid, void *ctx), v
  */
 int tracer__uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path,
 			      const __u64 *offsets, const __u64 *cookies, __u32 cnt, pid_t pid);
+
+/* A program that returns 0, for attach_type; its fd or -errno. */
+int tracer__empty_prog(__u32 attach_type);
 
 /*
  * Which probe mechanisms this kernel supports (for `allocscope features`). Returns 0, or

@@ -27,6 +27,7 @@ enum {
 	REG_RA,		/* the return address column, rip */
 	NR_REGS
 };
+_Static_assert(NR_REGS == UNWIND_NR_REGS, "unwinder.h's count of DWARF registers");
 
 #define BIT(r)		(1u << (r))
 /*
@@ -338,6 +339,21 @@ static int eval(struct eval *e, const Dwarf_Op *ops, size_t nops, __u64 *out)
 		return -EINVAL;
 	*out = e->stack[e->depth - 1];
 	return 0;
+}
+
+int unwinder_eval(const Dwarf_Op *ops, size_t nops, const __u64 *regs, __u32 valid,
+		  const void *stack, __u64 base, size_t len, const __u64 *cfa, __u64 *out,
+		  bool *is_value)
+{
+	struct frame_state fs = { .valid = valid };
+	struct stack_copy st = { .data = stack, .base = base, .len = len };
+	struct eval e = { .fs = &fs, .st = &st, .cfa = cfa ? *cfa : 0, .have_cfa = cfa };
+	int err;
+
+	memcpy(fs.regs, regs, sizeof(fs.regs));
+	err = eval(&e, ops, nops, out);
+	*is_value = e.is_value;
+	return err;
 }
 
 /* What an error of eval() ends an unwind with. */

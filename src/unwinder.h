@@ -20,8 +20,10 @@
 #ifndef AS_UNWINDER_H
 #define AS_UNWINDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include <elfutils/libdw.h>
 
 struct addr_space;
 struct unwinder;
@@ -86,5 +88,18 @@ int unwinder__unwind(struct unwinder *u, struct addr_space *as, const struct unw
 		     const void *stack, size_t len, __u64 *pcs, int max, int *reason);
 
 void unwinder__stats(const struct unwinder *u, struct unwinder_stats *st);
+
+/*
+ * Internal, for the fuzz target of the evaluator (tests/fuzz/fuzz_cfi.c): evaluates the
+ * DWARF expression ops as a CFI rule would be, against registers regs (DWARF numbering,
+ * rax to r15 then the return address; valid has bit N for each one known), a stack copy
+ * of len bytes whose first is at base, and the CFA if cfa is not NULL. Returns 0 with the
+ * result in *out (an address to load from, or a value if *is_value), or -EINVAL (a rule
+ * it cannot evaluate), -ENODATA (a register not known), -EFAULT (a read outside the copy).
+ */
+#define UNWIND_NR_REGS	17
+int unwinder_eval(const Dwarf_Op *ops, size_t nops, const __u64 *regs, __u32 valid,
+		  const void *stack, __u64 base, size_t len, const __u64 *cfa, __u64 *out,
+		  bool *is_value);
 
 #endif /* AS_UNWINDER_H */

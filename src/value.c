@@ -39,7 +39,7 @@ static int parse_bytes(const char *s, __u64 *out)
 {
 	static const char units[] = "KMGT";
 	const char *u;
-	__u64 v;
+	__u64 v = 0;	/* digits() leaves it alone when it fails: *out is set either way */
 	int err = digits(&s, &v);
 
 	*out = v;

@@ -3,22 +3,25 @@
 #
 # allocscope daemon: started on a temporary config and port, with workload
 # processes whose allocation sites are known exactly (tests/workloads/
-# sites.c): one started before the daemon, others after it, all exiting
-# before the first export. Exact mode (--sample-rate 1) makes per-site
-# counts exact; a reload to a sampled rate checks the estimates' bounds.
+# sites.c): one started before the daemon, others after it. Exact mode
+# (--sample-rate 1) makes per-site counts exact; a reload to a sampled rate
+# checks the estimates' bounds.
+#
+# The daemons trace only this test's processes: the main one the test's
+# cgroup (the script and all it starts: children of a target are targets
+# from their fork on), the others a pid, a cgroup below it or the comm of a
+# uniquely named copy of a workload; so what else runs on the host neither
+# loads them nor shows in their profiles. Only test_targets_all traces the
+# whole host, briefly and sampled. Nothing waits a fixed time for the
+# daemon: tests wait for what they need (a log line, a metric, a file).
 SUITE=daemon
 . "$(dirname "$0")/../lib/lib.sh"
+# shellcheck source=tests/lib/daemon.sh
 . "$(dirname "$0")/../lib/daemon.sh"
 
 SITES=$WORKLOADS/sites
 INTERVAL=2
 D=$(case_dir main)
-
-# Samples the daemon dropped (it traces the whole host: a busy one can
-# overflow its ring at --sample-rate 1): exact counts cannot hold then.
-dropped() {
-	curl -s "$(url /metrics)" | awk '/^allocscope_dropped_total/ { n += $2 } END { print n + 0 }'
-}
 
 # The daemon's alloc columns for a process equal its truth; its inuse is 0
 # once it exited (its memory went with it).
@@ -26,7 +29,7 @@ exact_alloc() {
 	local name=$1 truth=$2 prof=$3 pid=$4 n
 	n=$(dropped)
 	if [ "$n" != 0 ]; then
-		fail "$name" "the daemon dropped $n samples: is something else loading the host?"
+		fail "$name" "the daemon dropped $n samples of this test's processes"
 		return
 	fi
 	cut -f1-4 "$truth" | sort > "$D/$name.want"
@@ -40,6 +43,7 @@ exact_alloc() {
 	fi
 }
 
+need_own_cgroup ready_notify || exit 0
 cat > "$D/conf" <<EOF
 # test configuration
 listen = 127.0.0.1:0
@@ -48,9 +52,10 @@ export_interval = $INTERVAL
 retention_count = 10000
 retention_bytes = 4G
 sample_rate = 1
-ringbuf_mb = 64
-# exact counts: no load shedding
+# exact counts: load shedding must not raise the rate
 shed_max_rate = 1
+ringbuf_mb = 64
+targets = cgroup:$OWN_CG
 EOF
 
 # A process already running (blocked) before the daemon starts.
@@ -58,6 +63,7 @@ mkfifo "$D/go"
 "$SITES" --truth "$D/early.truth" --wait-fd 3 3< "$D/go" &
 EARLY=$!
 exec 5> "$D/go"
+wait_exec $EARLY sites
 
 WATCHDOG_USEC=400000 start_daemon "$D"
 if [ -z "$PORT" ] || ! kill -0 $DPID 2> /dev/null; then
@@ -77,34 +83,62 @@ wait $EARLY
 "$SITES" --truth "$D/late.truth" &
 LATE=$!
 wait $LATE
-sleep 0.5
+# One that stays: exited processes are served for a while only (2 minutes),
+# and a test must not depend on how long the ones before it take.
+"$SITES" --truth "$D/held.truth" --hold 3600 &
+HELD=$!
+wait_for "$D/held.truth" 120
 
-# Both exited before the first export: the export carries them, symbolized.
+# sum_totals PID FILES...: site_totals of PID summed over the profiles.
+sum_totals() {
+	local pid=$1 f
+	shift
+	for f in "$@"; do
+		site_totals "$f" "pid=$pid"
+	done | awk -F'\t' -v OFS='\t' '
+		{ k = $1 OFS $2; keys[k]; for (i = 3; i <= 6; i++) v[k, i] += $i }
+		END { for (k in keys) print k, v[k, 3], v[k, 4], v[k, 5], v[k, 6] }' | sort
+}
+
+_exported_since() {
+	local n
+	n=$(metric allocscope_exports_total)
+	[ "${n:-0}" -gt "$1" ]
+}
+
+# Both exited before an export: the rate profiles carry them, symbolized,
+# each allocation in exactly one of them (an interval may end while a
+# process runs: the profiles of consecutive intervals add up to the run).
 test_exited_in_export() {
-	local f
-	wait_for "$D/export" 10
-	for ((i = 0; i < 60; i++)); do
-		f=$(ls "$D"/export/allocs-*.pb.gz 2> /dev/null | head -1)
-		[ -n "$f" ] && break
-		sleep 0.1
+	local n0 pid name
+	# /metrics drains what the processes sent: the next export has it all
+	n0=$(metric allocscope_exports_total)
+	wait_until 120 _exported_since "${n0:-0}" ||
+		{ fail exited_in_export "no export in 2 minutes after export $n0"; return; }
+	for name in early late; do
+		[ $name = early ] && pid=$EARLY || pid=$LATE
+		cut -f1-4 "$D/$name.truth" | sort > "$D/exp.$name.want"
+		sum_totals $pid "$D"/export/allocs-*.pb.gz | cut -f1-4 > "$D/exp.$name.got"
+		if ! compare_exact "$D/exp.$name.want" "$D/exp.$name.got" > "$D/exp.$name.diff"; then
+			fail exited_in_export "the $name process's allocations summed over" \
+				"$(ls "$D"/export/allocs-*.pb.gz | wc -l) rate profiles differ from its truth:" \
+				"$(cat "$D/exp.$name.diff")"
+			return
+		fi
 	done
-	[ -n "$f" ] || { fail exited_in_export "no export after $INTERVAL s"; return; }
-	if site_totals "$f" "pid=$LATE" | grep -q '^site_leak' &&
-		site_totals "$f" "pid=$EARLY" | grep -q '^site_leak'; then
-		pass exited_in_export
-	else
-		fail exited_in_export "first export lacks the exited processes' sites"
-	fi
+	pass exited_in_export
 }
 test_exited_in_export
 
+_exports_at_least() {
+	[ "$(ls "$D"/export/allocs-*.pb.gz 2> /dev/null | wc -l)" -ge "$1" ] &&
+		[ "$(ls "$D"/export/heap-*.pb.gz 2> /dev/null | wc -l)" -ge "$1" ]
+}
+
 test_exports_each_interval() {
-	local a h f err
-	sleep $((INTERVAL * 2))
-	a=$(ls "$D"/export/allocs-*.pb.gz | wc -l)
-	h=$(ls "$D"/export/heap-*.pb.gz | wc -l)
-	[ "$a" -ge 2 ] && [ "$h" -ge 2 ] ||
-		{ fail exports_each_interval "$a rate and $h live-set profiles"; return; }
+	local f err
+	wait_until 120 _exports_at_least 2 ||
+		{ fail exports_each_interval "$(ls "$D"/export | tr '\n' ' ') after 2 minutes"; return; }
 	for f in "$D"/export/*.pb.gz; do
 		if ! err=$(pprof_check_clean "$f"); then
 			fail exports_each_interval "$f: $err"
@@ -112,7 +146,8 @@ test_exports_each_interval() {
 		fi
 	done
 	# names sort by time; the rate profiles cover their interval
-	[ "$(ls "$D"/export | sort | tr '\n' ' ')" = "$(ls -tr "$D"/export | sort | tr '\n' ' ')" ] &&
+	[ "$(cd "$D/export" && ls allocs-* | sort | tr '\n' ' ')" = \
+		"$(cd "$D/export" && ls -tr allocs-* | tr '\n' ' ')" ] &&
 		pprof_header "$(ls "$D"/export/allocs-*.pb.gz | tail -1)" | grep -q '^duration_set=1' ||
 		{ fail exports_each_interval "names or durations wrong"; return; }
 	pass exports_each_interval
@@ -126,12 +161,13 @@ exact_alloc early_process_exact "$D/early.truth" "$D/allocs1.pb.gz" $EARLY
 # An allocator nobody used before: picked up from the process's exec.
 test_new_allocator() {
 	local lib=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 pid
-	[ -r "$lib" ] || { skip new_allocator "$lib not installed"; return; }
+	[ -r "$lib" ] || { fail new_allocator "$lib not installed (scripts/install-deps.sh test)"; return; }
 	mkfifo "$D/go2"
 	LD_PRELOAD=$lib "$SITES" --truth "$D/je.truth" --skip site_pvalloc --wait-fd 3 3< "$D/go2" &
 	pid=$!
 	exec 6> "$D/go2"
-	sleep 1.5	# the daemon reads a new process's mappings 50 ms and 1 s after its exec
+	# the daemon reads a new process's mappings 50 ms and 1 s after its exec
+	wait_until 120 grep -q "probing $lib" "$D/log"
 	echo go >&6
 	exec 6>&-
 	wait $pid
@@ -198,10 +234,10 @@ test_labels
 
 test_pid_filter() {
 	local f=$D/pid.pb.gz others
-	fetch "/debug/pprof/heap?pid=$LATE" "$f" > /dev/null
-	others=$(pprof_samples "$f" | grep -v "pid=$LATE" | wc -l)
+	fetch "/debug/pprof/heap?pid=$HELD" "$f" > /dev/null
+	others=$(pprof_samples "$f" | grep -v "pid=$HELD" | wc -l)
 	site_totals "$f" | grep -q '^site_leak' && [ "$others" -eq 0 ] ||
-		{ fail pid_filter "?pid=$LATE: $others samples of other processes"; return; }
+		{ fail pid_filter "?pid=$HELD: $others samples of other processes"; return; }
 	pass pid_filter
 }
 test_pid_filter
@@ -209,7 +245,7 @@ test_pid_filter
 test_fetch_by_url() {
 	local out
 	out=$(HOME=$TMPROOT go tool pprof -top -sample_index=alloc_space \
-		"$(url "/debug/pprof/allocs?pid=$LATE")" 2>&1)
+		"$(url "/debug/pprof/allocs?pid=$HELD")" 2>&1)
 	if grep -q 'Type: alloc_space' <<< "$out" && grep -q 'site_realloc' <<< "$out"; then
 		pass fetch_by_url
 	else
@@ -218,27 +254,56 @@ test_fetch_by_url() {
 }
 test_fetch_by_url
 
-# ?seconds=N: only what happens during the window, with its duration.
-test_delta() {
-	local f=$D/delta.pb.gz code pid
-	fetch "/debug/pprof/allocs?seconds=3" "$f" > "$D/delta.code" &
-	local c=$!
-	sleep 1
+# ?seconds=N: only what happens during the window, with its duration. When
+# the window opens is not seen from here: a canary run before the workload,
+# and one after it, each whole in the delta, show that the window held the
+# workload's whole run; else the window opened late or closed early (a
+# busy machine), and it is tried again, later in a longer one.
+delta_window() {
+	local w=$1 f=$D/delta.pb.gz c code pid c1 c2 dur
+	fetch "/debug/pprof/allocs?seconds=$w" "$f" > "$D/delta.code" &
+	c=$!
+	# the request reaches the daemon, which opens the window: checked below
+	sleep $((w / 3))
+	"$SITES" 0.05 --truth "$D/canary1.truth" &
+	c1=$!
+	wait $c1
 	"$SITES" --truth "$D/delta.truth" &
 	pid=$!
 	wait $pid
+	"$SITES" 0.05 --truth "$D/canary2.truth" &
+	c2=$!
+	wait $c2
 	wait $c
 	code=$(cat "$D/delta.code")
-	[ "$code" = 200 ] || { fail delta_seconds "status $code"; return; }
-	pprof_header "$f" | grep -q '^duration=3' ||
-		{ fail delta_seconds "duration: $(pprof_header "$f" | grep duration)"; return; }
-	if site_totals "$f" "pid=$LATE" | grep -q .; then
+	[ "$code" = 200 ] || { fail delta_seconds "status $code"; return 2; }
+	whole "$D/canary1.truth" "$f" $c1 && whole "$D/canary2.truth" "$f" $c2 || return 1
+	# %.4v: "3s", "3.00"; answered at the window's end or later
+	dur=$(pprof_header "$f" | sed -n 's/^duration=//p')
+	awk -v d="${dur%s}" -v w="$w" 'BEGIN { exit !(d + 0 >= w) }' ||
+		{ fail delta_seconds "duration $dur, window $w s"; return 2; }
+	if site_totals "$f" "pid=$HELD" | grep -q .; then
 		fail delta_seconds "the delta holds a process from before its window"
-		return
+		return 2
 	fi
 	# alloc columns exact; inuse is a net change: the process freed all but its leak,
 	# then exited, so its inuse change is 0
 	exact_alloc delta_seconds "$D/delta.truth" "$f" $pid
+}
+
+# whole TRUTH PROFILE PID: the profile has all of PID's allocations.
+whole() {
+	compare_exact <(cut -f1-4 "$1") <(site_totals "$2" "pid=$3" | cut -f1-4) > /dev/null
+}
+
+test_delta() {
+	local w
+	for w in 6 12 24 48 96; do
+		delta_window $w
+		[ $? -eq 1 ] || return
+		echo "    delta_seconds: a window of $w s did not hold the whole run: trying a longer one"
+	done
+	fail delta_seconds "no window up to 96 s held a run of the workload"
 }
 test_delta
 
@@ -249,14 +314,31 @@ keyed() {
 	pprof_samples "$1" | awk -F'\t' -v OFS='\t' '{ gsub(/0x[0-9a-f]+/, "?", $3); print }'
 }
 
+# A process gone for 2 minutes leaves the profiles whole (it is evicted),
+# and so does an image a process exec'ed away from (the shell that forked
+# a workload, under the workload's pid); a pid may then name another
+# process with the same labels. The check holds for this script's
+# workloads' sites, of those still in the second profile (the one held
+# alive must be).
 test_cumulative() {
 	local a=$D/cum1.pb.gz b=$D/cum2.pb.gz
 	fetch /debug/pprof/allocs "$a" > /dev/null
 	"$SITES" 0.1 --truth "$D/cum.truth"
 	fetch /debug/pprof/allocs "$b" > /dev/null
-	if awk -F'\t' 'FNR == NR { k = $2 "|" $3; split($1, v, " "); ao[k] += v[1]; as[k] += v[2]; next }
-		{ k = $2 "|" $3; split($1, v, " "); bo[k] += v[1]; bs[k] += v[2] }
-		END { for (k in ao) if (!(k in bo) || bo[k] < ao[k] || bs[k] < as[k]) {
+	if [ "$(samples_with "pid=$HELD" "$b")" -eq 0 ]; then
+		fail cumulative_never_decreases "the live process $HELD is gone from the profile"
+		return
+	fi
+	if awk -F'\t' -v early=$EARLY -v late=$LATE -v held=$HELD '
+		function pid(l,   n, i, x) {
+			n = split(l, x, ",")
+			for (i = 1; i <= n; i++) if (x[i] ~ /^pid=/) return x[i]
+		}
+		BEGIN { ours["pid=" early]; ours["pid=" late]; ours["pid=" held] }
+		FNR == NR { k = $2 "|" $3; split($1, v, " "); ao[k] += v[1]; as[k] += v[2]; ap[k] = pid($2); next }
+		{ k = $2 "|" $3; split($1, v, " "); bo[k] += v[1]; bs[k] += v[2]; in_b[pid($2)] = 1 }
+		END { for (k in ao) if ((ap[k] in ours) && (ap[k] in in_b) && k ~ /\|site_/ &&
+			(!(k in bo) || bo[k] < ao[k] || bs[k] < as[k])) {
 			print "decreased: " k; bad = 1 }
 			exit bad }' <(keyed "$a") <(keyed "$b") > "$D/cum.diff"; then
 		pass cumulative_never_decreases
@@ -309,18 +391,15 @@ test_bad_requests
 # SIGHUP: a new sample rate, the data collected so far kept.
 test_reload() {
 	local before after
-	site_totals "$D/allocs1.pb.gz" "pid=$LATE" > "$D/before"
+	site_totals "$D/allocs1.pb.gz" "pid=$HELD" > "$D/before"
 	sed -i 's/^sample_rate = 1$/sample_rate = 4096/' "$D/conf"
 	kill -HUP $DPID
-	for ((i = 0; i < 50; i++)); do
-		grep -q 'STATUS=reloaded' "$D/notify.log" && break
-		sleep 0.1
-	done
+	wait_until 60 grep -q 'STATUS=reloaded' "$D/notify.log"
 	fetch /metrics "$D/m1" > /dev/null
 	grep -q '^allocscope_sample_rate_bytes 4096$' "$D/m1" ||
 		{ fail reload_keeps_data "sample rate not applied"; return; }
 	fetch /debug/pprof/allocs "$D/allocs2.pb.gz" > /dev/null
-	site_totals "$D/allocs2.pb.gz" "pid=$LATE" > "$D/after"
+	site_totals "$D/allocs2.pb.gz" "pid=$HELD" > "$D/after"
 	compare_exact "$D/before" "$D/after" > "$D/reload.diff" ||
 		{ fail reload_keeps_data "data changed:" "$(cat "$D/reload.diff")"; return; }
 	pass reload_keeps_data
@@ -356,6 +435,9 @@ else
 	fail gone_while_busy "stall_thread failed"
 fi
 
+kill $HELD
+wait $HELD 2> /dev/null
+
 test_sigterm() {
 	local last0 last1 rc
 	last0=$(ls "$D"/export/allocs-*.pb.gz | tail -1)
@@ -369,25 +451,35 @@ test_sigterm() {
 }
 test_sigterm
 
-# --targets comm:NAME: other processes are not counted.
+# --targets comm:NAME: a process of that name counts, exactly; another one
+# does not. NAME is a copy's, which no other process on the host has; both
+# run their image before the daemon starts, so its first scan decides.
 test_targets() {
-	local t=$(case_dir targets) pid f
-	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\n' > "$t/conf"
-	start_daemon "$t" --targets comm:sites
-	[ -n "$PORT" ] || { fail targets "daemon did not start: $(tail -3 "$t/log")"; return; }
-	"$SITES" 0.2 --truth "$t/truth" &
+	local t=$(case_dir targets) tgt pid other f
+	tgt=$(unique_copy "$SITES" tsites) || { fail targets "cannot copy $SITES"; return; }
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\nshed_max_rate = 1\n' > "$t/conf"
+	mkfifo "$t/go"
+	"$tgt" 0.2 --truth "$t/truth" --wait-fd 3 3< "$t/go" &
 	pid=$!
-	wait $pid
-	"$WORKLOADS/churn" 20000 > /dev/null
+	"$SITES" 0.2 --truth "$t/other.truth" --wait-fd 3 3< "$t/go" &
+	other=$!
+	exec 7> "$t/go"
+	wait_exec $pid "${tgt##*/}" && wait_exec $other sites
+	start_daemon "$t" --targets "comm:${tgt##*/}"
+	echo go >&7
+	echo go >&7
+	exec 7>&-
+	wait $pid $other
+	[ -n "$PORT" ] || { fail targets "daemon did not start: $(tail -3 "$t/log")"; return; }
 	f=$t/p.pb.gz
 	curl -s -o "$f" "$(url /debug/pprof/allocs)"
+	D=$t exact_alloc targets "$t/truth" "$f" $pid
 	stop_daemon
-	if pprof_samples "$f" | grep -v 'comm=sites' | grep -q .; then
-		fail targets "samples of other processes: $(pprof_samples "$f" | grep -v 'comm=sites' | head -3)"
-	elif ! site_totals "$f" "pid=$pid" | grep -q '^site_leak'; then
-		fail targets "the target was not profiled"
+	if pprof_samples "$f" | grep -v "comm=${tgt##*/}" | grep -q .; then
+		fail targets_only "samples of other processes:" \
+			"$(pprof_samples "$f" | grep -v "comm=${tgt##*/}" | head -3)"
 	else
-		pass targets
+		pass targets_only
 	fi
 }
 test_targets
@@ -412,13 +504,14 @@ test_check_config
 # --targets pid:N uses pid-filtered probes: other processes do not count.
 test_targets_pid() {
 	local t=$(case_dir targets_pid) p q f
-	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\n' > "$t/conf"
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\nshed_max_rate = 1\n' > "$t/conf"
 	mkfifo "$t/go"
 	"$SITES" 0.2 --truth "$t/p.truth" --wait-fd 3 3< "$t/go" &
 	p=$!
 	"$SITES" 0.2 --truth "$t/q.truth" --wait-fd 3 3< "$t/go" &
 	q=$!
 	exec 7> "$t/go"
+	wait_exec $p sites && wait_exec $q sites
 	start_daemon "$t" --targets "pid:$p"
 	echo go >&7
 	echo go >&7
@@ -436,43 +529,63 @@ test_targets_pid() {
 }
 test_targets_pid
 
-# --targets cgroup:PATH,exe:PATH: a process in the cgroup, and an executable
-# started later; a process outside both does not count.
+# has_samples PID: the daemon has samples of PID.
+has_samples() {
+	fetch "/debug/pprof/allocs?pid=$1" "$TMPROOT/has.$1.pb.gz" > /dev/null &&
+		[ "$(samples_with "pid=$1" "$TMPROOT/has.$1.pb.gz")" -gt 0 ]
+}
+
+# --targets cgroup:PATH,exe:PATH: a process in the cgroup (one below the
+# test's own), and an executable started later; a process outside both
+# does not count. The later one finds its way into the targets from its
+# exec event, some time after it runs: it allocates, slowly, until seen.
 test_targets_cgroup_exe() {
-	local t=$(case_dir targets_cg) root cg p q f
-	root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-	[ -n "$root" ] || { skip targets_cgroup_exe "no cgroup2 mount"; return; }
-	cg=/allocscope-test-$$
-	mkdir "$root$cg" 2> /dev/null || { skip targets_cgroup_exe "cannot create a cgroup"; return; }
-	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\n' > "$t/conf"
+	local t=$(case_dir targets_cg) cg p q c f exe
+	need_own_cgroup targets_cgroup_exe || return
+	cg=$(cg_new targets_cg) || { fail targets_cgroup_exe "cannot make a cgroup below $OWN_CG"; return; }
+	exe=$(unique_copy "$WORKLOADS/churn" tchurn) || { fail targets_cgroup_exe "cannot copy churn"; return; }
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\nshed_max_rate = 1\n' > "$t/conf"
 	mkfifo "$t/go"
 	"$SITES" 0.2 --truth "$t/p.truth" --wait-fd 3 3< "$t/go" &
 	p=$!
-	echo $p > "$root$cg/cgroup.procs"
+	cg_enter "$cg" $p
 	"$SITES" 0.2 --truth "$t/q.truth" --wait-fd 3 3< "$t/go" &
 	q=$!
 	exec 7> "$t/go"
-	start_daemon "$t" --targets "cgroup:$cg,exe:$WORKLOADS/churn"
+	wait_exec $p sites && wait_exec $q sites
+	start_daemon "$t" --targets "cgroup:$cg,exe:$exe"
 	echo go >&7
 	echo go >&7
 	exec 7>&-
 	wait $p $q
-	"$WORKLOADS/churn" 20000 > /dev/null
+	"$exe" 1000000000 --pace 1000 > /dev/null &
+	c=$!
+	wait_until 120 has_samples $c
+	kill $c
+	wait $c 2> /dev/null
 	f=$t/p.pb.gz
 	curl -s -o "$f" "$(url /debug/pprof/allocs)"
 	stop_daemon
-	rmdir "$root$cg" 2> /dev/null
 	if ! site_totals "$f" "pid=$p" | grep -q '^site_leak'; then
 		fail targets_cgroup_exe "the process in $cg was not profiled"
 	elif [ "$(samples_with "pid=$q" "$f")" -ne 0 ]; then
 		fail targets_cgroup_exe "a process outside the targets was profiled"
-	elif ! pprof_samples "$f" | grep -q 'comm=churn'; then
-		fail targets_cgroup_exe "exe:$WORKLOADS/churn, started later, was not profiled"
+	elif [ "$(samples_with "pid=$c" "$f")" -eq 0 ]; then
+		fail targets_cgroup_exe "exe:$exe, started later, was not profiled in 2 minutes"
+	elif [ "$(pprof_samples "$f" | wc -l)" -ne \
+		$(($(samples_with "pid=$p" "$f") + $(samples_with "pid=$c" "$f"))) ]; then
+		fail targets_cgroup_exe "samples of other processes"
 	else
 		pass targets_cgroup_exe
 	fi
 }
 test_targets_cgroup_exe
+
+_export_errors() {
+	local n
+	n=$(metric allocscope_export_errors_total 'reason="mkdir"')
+	[ "${n:-0}" -ge "$1" ]
+}
 
 # An export directory that cannot be created: counted, logged once, retried;
 # exports resume once it can; retention keeps the newest.
@@ -481,13 +594,15 @@ test_export_errors() {
 	printf 'listen = 127.0.0.1:0\nexport_dir = %s/file/profiles\nexport_interval = 1\nretention_count = 3\n' \
 		"$t" > "$t/conf"
 	touch "$t/file"
-	start_daemon "$t"
-	sleep 3.5
-	n=$(curl -s "$(url /metrics)" | awk '/^allocscope_export_errors_total\{reason="mkdir"\}/ { print $2 }')
+	start_daemon "$t" --targets "pid:$$"
+	[ -n "$PORT" ] || { fail export_errors "daemon did not start: $(tail -3 "$t/log")"; return; }
+	wait_until 120 _export_errors 2
+	n=$(metric allocscope_export_errors_total 'reason="mkdir"')
 	logged=$(grep -c 'cannot export' "$t/log")
 	kill -0 $DPID 2> /dev/null || { fail export_errors "the daemon died"; return; }
 	rm "$t/file"
-	sleep 6
+	# two exports after it: four files written, retention keeps three
+	wait_until 120 _exported_since 1
 	stop_daemon
 	files=$(ls "$t/file/profiles" 2> /dev/null | wc -l)
 	if [ "${n:-0}" -lt 2 ] || [ "$logged" -ne 1 ]; then
@@ -500,6 +615,36 @@ test_export_errors() {
 }
 test_export_errors
 
+# targets = all (the default): every process on the host counts, so every
+# allocation on the host traps meanwhile: kept short and sampled. What it
+# asserts holds whatever else the host runs: a process of ours is profiled,
+# with its labels and its allocator's sites, and the daemon is not.
+test_targets_all() {
+	local t=$(case_dir targets_all) pid f l
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 512K\n' > "$t/conf"
+	start_daemon "$t"
+	[ -n "$PORT" ] || { fail targets_all "daemon did not start: $(tail -3 "$t/log")"; return; }
+	# its leak alone is 16 MB: 32 samples expected at 512 KiB, none with
+	# probability e^-32
+	"$SITES" 4 --truth "$t/truth" &
+	pid=$!
+	wait $pid
+	f=$t/p.pb.gz
+	# ?pid=: the whole host's profile is not this test's to build
+	fetch "/debug/pprof/allocs?pid=$pid" "$f" > /dev/null
+	fetch "/debug/pprof/allocs?pid=$DPID" "$t/self.pb.gz" > /dev/null
+	stop_daemon
+	l=$(pprof_samples "$f" | awk -F'\t' '$3 ~ /^site_leak/ { print $2; exit }')
+	if [[ $l != *"pid=$pid"* || $l != *"comm=sites"* || $l != *"exe=$SITES"* ]]; then
+		fail targets_all "no site_leak of pid $pid with its labels: '$l'"
+	elif [ "$(samples_with "pid=$DPID" "$t/self.pb.gz")" -ne 0 ]; then
+		fail targets_all "the daemon's own allocations are in its profile"
+	else
+		pass targets_all
+	fi
+}
+test_targets_all
+
 # --- values, comments, time stamps (issue 10's smaller defects) ---
 # Each starts its own daemon on its own workload process (--targets pid:N), so that it
 # neither traces the host nor depends on the cases above.
@@ -508,7 +653,7 @@ test_export_errors
 # it alone; sets SPID (the process, exited and still served), DPID, NPID and PORT.
 smalls_daemon() {
 	local t=$1
-	printf 'listen = 127.0.0.1:0\nsample_rate = 1\n%b' "$2" > "$t/conf"
+	printf 'listen = 127.0.0.1:0\nsample_rate = 1\nshed_max_rate = 1\n%b' "$2" > "$t/conf"
 	mkfifo "$t/go"
 	"$SITES" 0.2 --truth "$t/truth" --wait-fd 3 3< "$t/go" &
 	SPID=$!
@@ -560,10 +705,7 @@ test_comments_and_stamps() {
 	[ -n "$PORT" ] || { fail comments_and_stamps "daemon did not start: $(tail -3 "$t/log")"; return; }
 	curl -s -o "$t/served.pb.gz" "$(url /debug/pprof/allocs)"
 	curl -s -o "$t/delta.pb.gz" "$(url "/debug/pprof/heap?seconds=1")"
-	for ((i = 0; i < 100; i++)); do
-		[ "$(ls "$t"/export/allocs-*.pb.gz 2> /dev/null | wc -l)" -ge 2 ] && break
-		sleep 0.1
-	done
+	D=$t wait_until 120 _exports_at_least 2
 	stop_daemon
 	for f in "$t/served.pb.gz" "$t/delta.pb.gz" "$t"/export/*.pb.gz; do
 		h=$(pprof_header "$f")

@@ -22,7 +22,7 @@ cleanup() {
 	wait 2> /dev/null
 	rm -rf "$SOCKDIR"
 }
-trap cleanup EXIT
+at_exit cleanup	# after lib.sh killed what the script started
 
 # start_daemon DIR: the daemon on DIR/conf; sets DPID and PORT (empty if it did not start).
 start_daemon() {

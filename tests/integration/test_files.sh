@@ -28,7 +28,7 @@ cleanup() {
 	[ -n "${RPID:-}" ] && kill -KILL "$RPID" 2> /dev/null
 	wait 2> /dev/null
 }
-trap cleanup EXIT
+at_exit cleanup	# after lib.sh killed what the script started
 
 # fresh_copy FILE: libc copied to FILE.
 fresh_copy() { rm -f "$1"; cp "$LIBC" "$1"; }

@@ -45,7 +45,7 @@ by_command() {
 
 # by_pid DIR RATE CMD...: CMD waits on fd 3 until record -p has probed it.
 by_pid() {
-	local dir=$1 rate=$2 pid rpid i
+	local dir=$1 rate=$2 pid rpid
 	shift 2
 	rm -f "$dir/go"
 	mkfifo "$dir/go"
@@ -54,10 +54,7 @@ by_pid() {
 	exec 4> "$dir/go"
 	run_allocscope record -v -r "$rate" -p "$pid" -o "$dir/p.pb.gz" > /dev/null 2> "$dir/log" &
 	rpid=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q "^allocscope: probing .* in process $pid " "$dir/log" && break
-		sleep 0.05
-	done
+	wait_probed "$dir/log" "$pid"
 	echo go >&4
 	exec 4>&-
 	wait "$pid"
@@ -165,16 +162,14 @@ test_jemalloc_prof() {
 
 # Under the daemon, as a comm: target, the program behaves as untraced.
 test_daemon_bad_alloc() {
-	local d pid i port
+	local d pid port
 	d=$(case_dir daemon_bad_alloc)
 	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\ntargets = comm:throw_new\n' \
 		> "$d/conf"
 	"$ALLOCSCOPE" daemon -v --config "$d/conf" > "$d/log" 2>&1 &
 	pid=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q 'listening on' "$d/log" && break
-		sleep 0.1
-	done
+	# logged once the probes are attached and the listener bound
+	wait_until 120 grep -q '^allocscope: ready:' "$d/log"
 	untraced "$d" env LD_PRELOAD="$LIBDIR/libjemalloc.so.2" "$WORKLOADS/throw_new"
 	env LD_PRELOAD="$LIBDIR/libjemalloc.so.2" "$WORKLOADS/throw_new" > "$d/got.out" 2> /dev/null
 	echo $? > "$d/got.rc"

@@ -6,10 +6,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 OUTPUT=${OUTPUT:-build}
-. tests/lib/pprof.sh
+SUITE=pprof_lib
+. tests/lib/lib.sh
 
-TMP=$(mktemp -d "${TMPROOT:-${TMPDIR:-/tmp}}/pprof_lib.XXXXXX") || exit 1
-trap 'pprof_cleanup; rm -rf "$TMP"' EXIT
+TMP=$(mktemp -d "$TMPROOT/pprof_lib.XXXXXX") || exit 1
+at_exit 'pprof_cleanup; rm -rf "$TMP"'
 TAB=$'\t'
 SP=" "
 

@@ -14,7 +14,7 @@ OUTPUT=${OUTPUT:-build}
 
 CASES="install verify documentation hardening exposure reinstall uninstall"
 ROOT=$(mktemp -d "${TMPROOT:-/tmp}/systemd_unit.XXXXXX") || exit 1
-trap 'rm -rf "$ROOT"' EXIT
+at_exit 'rm -rf "$ROOT"'
 UNIT=$ROOT/usr/local/lib/systemd/system/allocscope.service
 CONF=$ROOT/etc/allocscope/allocscope.conf
 

@@ -44,15 +44,11 @@ record_cmd() {
 # are in, starts the workload, which waits on fd 4 (its --wait-fd fifo);
 # returns when both are done, with allocscope's status.
 attach_and_go() {
-	local pid=$1 as i
+	local pid=$1 as
 	run_allocscope record -v -r $RATE -p "$pid" -o "$d/p.pb.gz" > "$d/log" 2>&1 &
 	as=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q "^allocscope: probing .* in process $pid " "$d/log" && break
-		sleep 0.05
-	done
-	# the other entry points' probes follow the first at once
-	sleep 0.2
+	# logged once the allocator's entry and free probes are all attached
+	wait_probed "$d/log" "$pid"
 	echo go >&4
 	exec 4>&-
 	wait "$pid"
@@ -372,8 +368,8 @@ test_deleted() {
 	"$bin" 2 --truth "$d/truth" --wait-fd 3 3< "$d/go" &
 	local pid=$!
 	exec 4> "$d/go"
-	# the loader has mapped it by the time the process blocks in read
-	sleep 0.3
+	# mapped by the loader, and so kept once removed
+	wait_until 120 grep -q " $bin\$" /proc/$pid/maps
 	rm -f "$bin"
 	grep -q "$bin (deleted)" /proc/$pid/maps ||
 		{ fail deleted "the mapping is not marked deleted"; exec 4>&-; wait $pid; return; }
@@ -404,7 +400,8 @@ test_mntns() {
 		3< "$d/go" 5< "$d/hard" 6< "$d/hard.debug" > "$d/truth" 2> "$d/err" &
 	pid=$!
 	exec 4> "$d/go"
-	sleep 0.3
+	# the namespace's binary runs (its debug file was copied before)
+	wait_until 120 grep -q " $dir/hard\$" /proc/$pid/maps
 	[ ! -e "$dir" ] && [ -e "/proc/$pid/root$dir/hard" ] ||
 		{ fail mntns "the binary is not only in the namespace: $(cat "$d/err")"; exec 4>&-;
 		  wait $pid; return; }

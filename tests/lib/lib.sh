@@ -3,14 +3,105 @@
 # lib.sh - helpers for integration tests (bash). Source it after setting
 # SUITE. Each case ends in exactly one PASS/FAIL/SKIP line via pass, fail
 # or skip; tests/run.sh counts them.
+#
+# Sourcing it also makes the script hermetic: it moves into a cgroup of its
+# own ($OWN_CG, see procs.sh), and when it exits, however (an error, ^C,
+# tests/run.sh's timeout), everything it started is killed and the at_exit
+# commands run. No test waits a fixed time for something to happen: it waits
+# for the thing (wait_until), with a bound that only stops a hung test.
 
 : "${SUITE:=integration}"
 : "${ALLOCSCOPE:=$PWD/build/allocscope}"
 : "${WORKLOADS:=$PWD/build/tests/workloads}"
-: "${TMPROOT:=$(mktemp -d /tmp/allocscope-test.XXXXXX)}"
+LIB_TMPROOT=
+[ -n "${TMPROOT:-}" ] || { TMPROOT=$(mktemp -d /tmp/allocscope-test.XXXXXX); LIB_TMPROOT=$TMPROOT; }
 LIBDIR=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=tests/lib/procs.sh
+. "$LIBDIR/procs.sh"
 # shellcheck source=tests/lib/pprof.sh
 . "$LIBDIR/pprof.sh"
+
+# at_exit CMD: CMD (a string, eval'ed) runs when the script exits, after
+# every process it started was killed.
+AT_EXIT=()
+at_exit() { AT_EXIT+=("$1"); }
+
+_lib_exit() {
+	local rc=$? h left
+	trap - EXIT INT TERM HUP
+	disown -a	# no "Killed" notices for the jobs killed below
+	if [ -n "$OWN_CG" ]; then
+		cg_enter "$PARENT_CG"
+		cg_kill "$OWN_CG"
+	else
+		left=$(descendants $$)
+		# shellcheck disable=SC2086
+		[ -z "$left" ] || kill -KILL $left 2> /dev/null
+	fi
+	for h in "${AT_EXIT[@]}"; do
+		eval "$h"
+	done
+	[ -z "$LIB_TMPROOT" ] || rm -rf "$LIB_TMPROOT"
+	exit $rc
+}
+
+# An EXIT trap set before (bench/run.sh's) still runs, as an at_exit command.
+_lib_prev=$(trap -p EXIT)
+if [ -n "$_lib_prev" ]; then
+	eval "_lib_prev=($_lib_prev)"
+	at_exit "${_lib_prev[2]}"
+fi
+trap _lib_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PARENT_CG='' OWN_CG=''
+if [ -n "$CG2_ROOT" ]; then
+	PARENT_CG=$(cg_self)
+	if OWN_CG=$(cg_new "allocscope-$SUITE.$$") && ! cg_enter "$OWN_CG"; then
+		rmdir "$CG2_ROOT$OWN_CG"
+		OWN_CG=
+	fi
+fi
+
+# need_own_cgroup CASE...: fails the cases, and says why, when the script
+# has no cgroup of its own.
+need_own_cgroup() {
+	local c
+	[ -n "$OWN_CG" ] && return 0
+	for c in "$@"; do
+		fail "$c" "no cgroup of its own: needs a writable cgroup v2 hierarchy" \
+			"(mount -t cgroup2 none /sys/fs/cgroup/unified)"
+	done
+	return 1
+}
+
+# wait_until SECONDS CMD...: until CMD succeeds; fails after SECONDS. The
+# bound only ends a hung test: make it generous, a busy machine is slow.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+
+# unique_copy PROGRAM NAME: a copy of PROGRAM in TMPROOT whose name (and so
+# comm) no other process on the host has: NAME and this script's pid, cut
+# to comm's 15 characters. Prints its path.
+unique_copy() {
+	local name=$2$$
+	name=${name:0:15}
+	mkdir -p "$TMPROOT/bin.$$" && cp "$1" "$TMPROOT/bin.$$/$name" && echo "$TMPROOT/bin.$$/$name"
+}
+
+# wait_probed LOG PID [SECONDS]: until `record -v` logged the probes of
+# PID's allocator (printed once both entry and free probes are attached).
+wait_probed() {
+	wait_until "${3:-120}" grep -q "^allocscope: probing .* in process $2 " "$1"
+}
 
 pass() { echo "PASS $SUITE/$1"; }
 skip() { echo "SKIP $SUITE/$1: $2"; }
@@ -103,17 +194,14 @@ compare_sampled() {
 	}' "$1" "$2"
 }
 
-# Runs allocscope with a time limit; output in $dir/log.
+# Runs allocscope with a time limit. --foreground: timeout stays in the
+# test's process group (it would make one of its own, which a kill of the
+# test's group would miss).
 run_allocscope() {
-	timeout -k 5 "${AS_TIMEOUT:-120}" "$ALLOCSCOPE" "$@"
+	timeout --foreground -k 5 "${AS_TIMEOUT:-300}" "$ALLOCSCOPE" "$@"
 }
 
 # wait_for FILE [SECONDS]: until FILE exists.
 wait_for() {
-	local i
-	for ((i = 0; i < ${2:-10} * 20; i++)); do
-		[ -e "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_until "${2:-60}" test -e "$1"
 }

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 static const char *t_suite = "unit";
 static int t_case_failed, t_case_skipped;
@@ -59,6 +62,20 @@ static int t_passed, t_failed, t_skipped;
 } while (0)
 
 static const char *t_name;
+
+/*
+ * fork() for a test's helper process: the child is killed when the test
+ * dies, however it dies (its time-out, ^C), so that no helper outlives a run
+ * of the test. Its parent may be gone before prctl(): then it goes at once.
+ */
+static inline pid_t t_fork(void)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent))
+		_exit(127);
+	return pid;
+}
 
 static inline void t_run(const char *name, void (*fn)(void))
 {

@@ -93,7 +93,9 @@ static const char default_text[] =
 	"exited_keep = 120\n"
 	"shed_max_rate = 64M\n"
 	"labels = pid,comm,exe\n"
-	"watchdog = yes\n";
+	"watchdog = yes\n"
+	"cost_top = 10\n"
+	"cost_log_interval = 60\n";
 
 static void test_defaults(void)
 {

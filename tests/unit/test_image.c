@@ -41,7 +41,7 @@ static pid_t park(bool own_ns)
 
 	if (pipe(fds))
 		return -1;
-	pid = fork();
+	pid = t_fork();
 	if (!pid)
 		parked_child(fds[1], own_ns);
 	if (pid > 0 && (read(fds[0], &c, 1) != 1 || c != 'r')) {

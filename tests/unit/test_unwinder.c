@@ -316,7 +316,7 @@ static int take(struct sample *s, const char *prog, const char *a1, const char *
 	memset(s, 0, sizeof(*s));
 	if (pipe(fds))
 		return -errno;
-	s->pid = fork();
+	s->pid = t_fork();
 	if (s->pid < 0) {
 		err = -errno;
 		close(fds[0]);
@@ -731,9 +731,11 @@ static void check_same_tail(struct unwind_regs *r, const __u64 *words, int nr_wo
 	unsigned char *stack;
 	int n, reason, i;
 
+	*fp_frames = -1;
 	stack = malloc(cur.len + 8 * nr_words);
 	ASSERT(stack, "malloc");
-	memcpy(stack, words, 8 * nr_words);
+	if (nr_words)	/* words may be NULL: memcpy() from NULL is undefined even for 0 */
+		memcpy(stack, words, 8 * nr_words);
 	memcpy(stack + 8 * nr_words, cur.stack, cur.len);
 	r->sp = cur.regs.sp - 8 * nr_words;
 	unwinder__stats(uw, &before);

@@ -3,8 +3,10 @@
  * churn - a tight malloc/free loop of mixed sizes, reporting nanoseconds
  * per malloc+free pair: the worst case for a tracer, and the benchmark's
  * unit. Each thread runs the loop on its own.
- *   churn [PAIRS] [THREADS] [--wait-fd N]
+ *   churn [PAIRS] [THREADS] [--wait-fd N] [--pace US]
  * prints "<ns per pair> ns/pair <threads> threads <pairs> pairs".
+ * --pace US sleeps US microseconds after each pair: a process that goes on
+ * allocating, gently, until a test has seen it.
  */
 /* cflags: -fno-omit-frame-pointer */
 #include <pthread.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 static long pairs = 1000000;
+static long pace_us;
 
 static __attribute__((noinline)) void *churn_site(size_t n)
 {
@@ -29,8 +32,11 @@ static void *loop(void *arg)
 {
 	long i;
 
-	for (i = 0; i < pairs; i++)
+	for (i = 0; i < pairs; i++) {
 		free(churn_site(16 + (i * 7919 & 4095)));
+		if (pace_us)
+			usleep(pace_us);
+	}
 	return arg;
 }
 
@@ -52,13 +58,15 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--wait-fd") && i + 1 < argc)
 			wait_fd = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--pace") && i + 1 < argc)
+			pace_us = atol(argv[++i]);
 		else if (pos++ == 0)
 			pairs = atol(argv[i]);
 		else
 			threads = atoi(argv[i]);
 	}
-	if (pairs <= 0 || threads < 1 || threads > 64) {
-		fprintf(stderr, "usage: churn [PAIRS] [THREADS 1-64] [--wait-fd N]\n");
+	if (pairs <= 0 || threads < 1 || threads > 64 || pace_us < 0) {
+		fprintf(stderr, "usage: churn [PAIRS] [THREADS 1-64] [--wait-fd N] [--pace US]\n");
 		return 2;
 	}
 	if (wait_fd >= 0 && read(wait_fd, &c, 1) < 0)
