@@ -466,7 +466,7 @@ test_targets() {
 	exec 7> "$t/go"
 	wait_exec $pid "${tgt##*/}" && wait_exec $other sites
 	start_daemon "$t" --targets "comm:${tgt##*/}"
-	echo go >&7
+	# one write for both readers (a byte each): a second could find them gone, and SIGPIPE
 	echo go >&7
 	exec 7>&-
 	wait $pid $other
@@ -513,7 +513,7 @@ test_targets_pid() {
 	exec 7> "$t/go"
 	wait_exec $p sites && wait_exec $q sites
 	start_daemon "$t" --targets "pid:$p"
-	echo go >&7
+	# one write for both readers (a byte each): a second could find them gone, and SIGPIPE
 	echo go >&7
 	exec 7>&-
 	wait $p $q
@@ -554,7 +554,7 @@ test_targets_cgroup_exe() {
 	exec 7> "$t/go"
 	wait_exec $p sites && wait_exec $q sites
 	start_daemon "$t" --targets "cgroup:$cg,exe:$exe"
-	echo go >&7
+	# one write for both readers (a byte each): a second could find them gone, and SIGPIPE
 	echo go >&7
 	exec 7>&-
 	wait $p $q
