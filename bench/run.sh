@@ -12,7 +12,9 @@
 #   2. redis-server under redis-benchmark: throughput loss;
 #   3. allocscope's own CPU and memory, at ~1000 samples/s and at one
 #      sample per call;
-#   4. the estimates' error against the sites workload's truth file.
+#   4. the estimates' error against the sites workload's truth file;
+#   5. how the daemon's export time, CPU and RSS grow with 10, 100 and
+#      1,000 traced processes and with 10^3, 10^4 and 10^5 distinct stacks.
 #
 # Each measurement is repeated N times, the configurations interleaved (one
 # round runs every configuration once, each round starting one further down
@@ -25,7 +27,7 @@
 #   OUTPUT=build       where allocscope and the workloads were built
 #   BENCH_QUICK=1      a short smoke run (a minute or two, fewer repetitions)
 #   BENCH_N=7          repetitions of each churn measurement (redis: 5)
-#   BENCH_ONLY="churn throw redis cost error"   which parts to run
+#   BENCH_ONLY="churn throw redis cost error scale"   which parts to run
 #   BENCH_PORT=16379   loopback port for redis-server
 #   BENCH_BASE=FILE    an allocscope built from another commit: churn runs
 #                      it too (base-alloc-only, base-full), side by side
@@ -37,7 +39,7 @@ cd "$(dirname "$0")/.." || exit 1
 OUTPUT=${OUTPUT:-build}
 QUICK=${BENCH_QUICK:-0}
 [ "$QUICK" = 0 ] && QUICK=
-ONLY=${BENCH_ONLY:-churn throw redis cost error}
+ONLY=${BENCH_ONLY:-churn throw redis cost error scale}
 PORT=${BENCH_PORT:-16379}
 case $OUTPUT in
 /*) OUT=$OUTPUT ;;
@@ -77,7 +79,7 @@ die() {
 note() { printf '[%5ds] %s\n' $((SECONDS - T0)) "$*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (BPF and uprobes): run make bench as root"
-for f in "$AS" "$W/churn" "$W/sites"; do
+for f in "$AS" "$W/churn" "$W/sites" "$W/stacks"; do
 	[ -x "$f" ] || die "$f is missing: run make test-bins"
 done
 for c in bpftrace bpftool redis-server redis-benchmark redis-cli go; do
@@ -590,20 +592,26 @@ own_cost() {
 	} >> "$ROWS"
 }
 
+# bench_daemon DIR: starts the daemon on DIR/conf; sets dp, and port once it is ready.
+bench_daemon() {
+	local i
+	"$AS" daemon -v --config "$1/conf" 2> "$1/log" &
+	dp=$!
+	PIDS+=("$dp")
+	for ((i = 0; i < 300; i++)); do
+		grep -q 'ready:' "$1/log" 2> /dev/null && break
+		sleep 0.05
+	done
+	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$1/log" | head -1)
+}
+
 # daemon_cost RATE PAIRS: the daemon's CPU and memory while churn PAIRS runs,
 # sampled at RATE (stack copies on: each sample is unwound with DWARF).
 daemon_cost() {
 	local rate=$1 pairs=$2 dir=$TMP/daemon dp c0 c1 t0 t1 port i
 	mkdir -p "$dir"
 	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = %s\n' "$rate" > "$dir/conf"
-	"$AS" daemon -v --config "$dir/conf" 2> "$dir/log" &
-	dp=$!
-	PIDS+=("$dp")
-	for ((i = 0; i < 300; i++)); do
-		grep -q 'ready:' "$dir/log" 2> /dev/null && break
-		sleep 0.05
-	done
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$dir/log" | head -1)
+	bench_daemon "$dir"
 	[ -n "$port" ] || { note "cost: the daemon did not start"; tail -3 "$dir/log" >&2; return; }
 	c0=$(cpu_ms "$dp")
 	t0=$(date +%s.%N)
@@ -743,6 +751,80 @@ error_table() {
 }
 
 # ---------------------------------------------------------------------------
+# Scale: the daemon's export time, CPU and RSS against processes and stacks
+
+# scale_run NAME PROCS STACKS: PROCS copies of the stacks workload, each
+# walking its STACKS distinct stacks once at --sample-rate 1 and then
+# sleeping, traced by a daemon exporting every 2 s; after 3 exports:
+# the last export's time, the daemon's CPU per second and its RSS.
+scale_run() {
+	local name=$1 procs=$2 stacks=$3 dir=$TMP/scale.$1 dp port i c0 c1 t0 t1 comm pids=()
+	mkdir -p "$dir"
+	comm=asb$$
+	cp "$W/stacks" "$dir/$comm"
+	printf 'listen = 127.0.0.1:0\nexport_dir = %s/export\nexport_interval = 2\nsample_rate = 1\ntargets = comm:%s\nmax_processes = 4096\n' \
+		"$dir" "$comm" > "$dir/conf"
+	bench_daemon "$dir"
+	[ -n "$port" ] || { note "scale: the daemon did not start"; tail -3 "$dir/log" >&2; return; }
+	for ((i = 0; i < procs; i++)); do
+		"$dir/$comm" "$stacks" 60 --once &
+		pids+=($!)
+	done
+	# every process has walked its stacks once the sites stop growing
+	for ((i = 0; i < 120; i++)); do
+		sleep 1
+		curl -s "http://127.0.0.1:$port/metrics" > "$dir/m"
+		awk -v n=$((procs * stacks)) '$1 == "allocscope_sites" && $2 >= n { ok = 1 } END { exit !ok }' \
+			"$dir/m" && break
+	done
+	c0=$(cpu_ms "$dp")
+	t0=$(date +%s.%N)
+	i=$(awk '$1 == "allocscope_exports_total" { print $2 }' "$dir/m")
+	while [ "$(curl -s "http://127.0.0.1:$port/metrics" | awk '$1 == "allocscope_exports_total" { print $2 }')" -lt $((i + 3)) ]; do
+		sleep 0.2
+	done
+	t1=$(date +%s.%N)
+	c1=$(cpu_ms "$dp")
+	curl -s "http://127.0.0.1:$port/metrics" > "$dir/m"
+	# name procs stacks sites export-s cpu-per-s rss-KiB turn-max-s
+	awk -v n="$name" -v p="$procs" -v st="$stacks" -v c="$(calc '%.4f' "($c1 - $c0) / 1000 / ($t1 - $t0)")" '
+		$1 == "allocscope_sites" { s = $2 }
+		$1 == "allocscope_export_last_seconds" { e = $2 }
+		$1 == "process_resident_memory_bytes" { r = $2 / 1024 }
+		$1 == "allocscope_loop_turn_max_seconds" { t = $2 }
+		END { printf "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\n", n, p, st, s, e, c, r, t }' \
+		"$dir/m" >> "$TMP/scale.tsv"
+	kill "${pids[@]}" 2> /dev/null
+	wait "${pids[@]}" 2> /dev/null
+	kill -TERM "$dp"
+	wait "$dp"
+}
+
+scale_part() {
+	: > "$TMP/scale.tsv"
+	for p in 10 100 1000; do
+		note "scale: $p processes, 10 stacks each"
+		scale_run "procs-$p" "$p" 10
+	done
+	for st in 1000 10000 100000; do
+		note "scale: 1 process, $st stacks"
+		scale_run "stacks-$st" 1 "$st"
+	done
+}
+
+scale_table() {
+	echo "### The daemon against processes and stacks"
+	echo
+	echo "Copies of tests/workloads/stacks, each walking its distinct stacks once at --sample-rate 1 and sleeping, traced by the daemon (targets comm:, exports every 2 s). Export: the last interval export, rate and live-set profiles, start to written (built 10 ms per turn of the loop). CPU: the daemon's, per second over 3 exports, with nothing else to read. Turn: the longest turn of the daemon's loop over the whole run (start-up and the first symbolization included)."
+	echo
+	echo "| run | processes | stacks each | sites | export | daemon CPU | RSS | longest turn |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	awk -F'\t' '{ printf "| %s | %d | %d | %d | %.3f s | %.1f%% of a core | %.1f MiB | %.3f s |\n",
+		$1, $2, $3, $4, $5, 100 * $6, $7 / 1024, $8 }' "$TMP/scale.tsv"
+	echo
+}
+
+# ---------------------------------------------------------------------------
 # Targets (from the issue)
 
 verdict() { awk "BEGIN { exit !($1) }" && echo met || echo "NOT met"; }
@@ -814,7 +896,8 @@ for part in $ONLY; do
 	redis) redis_part ;;
 	cost) cost_part ;;
 	error) error_part ;;
-	*) die "unknown part $part (churn throw redis cost error)" ;;
+	scale) scale_part ;;
+	*) die "unknown part $part (churn throw redis cost error scale)" ;;
 	esac
 done
 
@@ -828,6 +911,7 @@ done
 		redis) redis_table ;;
 		cost) cost_table ;;
 		error) error_table ;;
+		scale) scale_table ;;
 		esac
 	done
 	echo "Raw runs: $OUTPUT/bench/raw.tsv. Took $((SECONDS - T0)) s."

@@ -36,6 +36,12 @@ const volatile bool announce_seen;
 
 /* Changed by user space at run time. */
 __u64 sample_rate = AS_DEFAULT_RATE;
+/*
+ * Bumped by user space whenever sample_rate or proc_rates changes: a
+ * thread looks its process's rate up again only then, so the unsampled
+ * path pays one load and compare for per-process rates.
+ */
+__u64 rate_gen = 1;
 __u64 sample_seq;
 /* Count only processes in the targets map (the daemon's --targets). */
 __u32 filter_tgids;
@@ -43,6 +49,8 @@ __u32 filter_tgids;
 struct tstate {
 	__s64 left;		/* bytes until the next sample */
 	__u64 rate;		/* mean the countdown was drawn with; 0: none yet */
+	__u64 gen;		/* rate_gen when want was looked up */
+	__u64 want;		/* this process's rate: its own, or sample_rate */
 	/*
 	 * The allocator call this thread is inside of, if it is one that may
 	 * call another allocator entry point (glibc's realloc(NULL, n)
@@ -144,6 +152,18 @@ struct {
 	__type(value, __u32);
 } lost_frees SEC(".maps");
 
+/*
+ * Processes sampled at a rate of their own: the daemon sheds load by
+ * raising the rate of the heaviest ones (each sample carries its rate,
+ * so estimates stay unbiased).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AS_MAX_SHED_PROCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_rates SEC(".maps");
+
 /* Processes to count when filter_tgids; children inherit it at fork. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -164,6 +184,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);	/* set by user space */
 } events SEC(".maps");
+
+/*
+ * Exec and exit events, apart from the samples: a reader that drains
+ * samples a bounded amount per turn reads these first, so that a new
+ * process becomes a target before it is gone.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} procs SEC(".maps");
 
 /*
  * A thread's first sample in its image, announced apart from the samples:
@@ -283,11 +313,22 @@ static __always_inline __u64 sample_wakeup(struct tstate *t, __u32 tgid)
 	return wakeup_flags();
 }
 
-/* Decrement the countdown by one call's bytes; true if the call is sampled. */
-static __always_inline bool countdown(struct tstate *t, __u64 size)
+/* The mean gap this thread's process is sampled at now. */
+static __always_inline __u64 proc_rate(struct tstate *t, __u32 tgid)
 {
-	__u64 rate = sample_rate;
+	__u64 gen = rate_gen, *r;
 
+	if (t->gen != gen) {
+		r = bpf_map_lookup_elem(&proc_rates, &tgid);
+		t->want = r ? *r : sample_rate;
+		t->gen = gen;
+	}
+	return t->want;
+}
+
+/* Decrement the countdown by one call's bytes; true if the call is sampled. */
+static __always_inline bool countdown(struct tstate *t, __u64 size, __u64 rate)
+{
 	if (rate <= 1)
 		return true;	/* exact mode: every call */
 	if (t->rate != rate) {
@@ -784,6 +825,7 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 	__u64 sp = PT_REGS_SP(ctx), size, old = 0;
 	struct tstate *t;
 	bool sampled, moved;
+	__u64 rate;
 
 	if (tgid == self_tgid || (filter_tgids && !bpf_map_lookup_elem(&targets, &tgid)))
 		return 1;
@@ -801,7 +843,8 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 	size = call_size(ctx, fn, &old);
 	if (size == ~0ULL)
 		return 1;
-	sampled = countdown(t, size);
+	rate = proc_rate(t, tgid);
+	sampled = countdown(t, size, rate);
 	/* at --sample-rate 1 every call is a sample: not a fold each */
 	if (sampled && t->calls_alloc + t->calls_free >= AS_CALLS_FOLD_SAMPLED)
 		fold_calls(t, tgid, false);
@@ -818,7 +861,7 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie)
 	t->pend_sp = sp;
 	t->pend_ip = PT_REGS_IP(ctx) - AS_COOKIE_DELTA(cookie);
 	t->pend_size = size;
-	t->pend_rate = sampled ? (sample_rate ?: 1) : 0;
+	t->pend_rate = sampled ? (rate ?: 1) : 0;
 	t->pend_memptr = fn == AS_FN_POSIX_MEMALIGN ? PT_REGS_PARM1(ctx) : 0;
 	/* without frees to track, no pointer is needed: no return either */
 	if (!track_frees || (cookie & AS_COOKIE_NORET) || bpf_map_lookup_elem(&noret_tgids, &tgid))
@@ -990,21 +1033,33 @@ int unwind_enter(struct pt_regs *ctx)
 	return 0;
 }
 
-static __always_inline void emit_proc(__u32 type, __u32 tgid)
+static __always_inline void emit_proc_to(void *ring, __u32 type, __u32 tgid, __u64 flags,
+					 __u32 drop)
 {
 	struct as_proc_event *e;
 
-	if (tgid == self_tgid)
-		return;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(AS_STAT_DROP_PROC_RINGBUF);
+		stat_inc(drop);
 		return;
 	}
 	e->type = type;
 	e->tgid = tgid;
-	/* The daemon reads a new process's mappings while it still lives. */
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(e, flags);
+}
+
+/*
+ * Twice: on "procs", read first, so that the daemon makes a new process a
+ * target (and reads its mappings) while it still lives; and among the
+ * samples, where it marks which image the samples before and after it
+ * belong to.
+ */
+static __always_inline void emit_proc(__u32 type, __u32 tgid)
+{
+	if (tgid == self_tgid)
+		return;
+	emit_proc_to(&procs, type, tgid, BPF_RB_FORCE_WAKEUP, AS_STAT_DROP_PROC_RINGBUF);
+	emit_proc_to(&events, type, tgid, wakeup_flags(), AS_STAT_DROP_MARK_RINGBUF);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -1034,6 +1089,8 @@ int BPF_PROG(proc_exit, struct task_struct *p, bool group_dead)
 	if (filter_tgids)
 		bpf_map_delete_elem(&targets, &tgid);
 	bpf_map_delete_elem(&noret_tgids, &tgid);
+	/* a reused pid must not inherit a shed rate (its threads look it up afresh) */
+	bpf_map_delete_elem(&proc_rates, &tgid);
 	emit_proc(AS_EV_EXIT, tgid);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #define AS_PAGE_SIZE		4096
 #define AS_MAX_STACK_COPY	(32 * 1024)	/* bytes of user stack per sample, at most */
 #define AS_DEFAULT_STACK_COPY	(16 * 1024)
+#define AS_MAX_SHED_PROCS	1024	/* processes with a rate of their own, at most */
 
 /*
  * What a probe point is. The low byte of each uprobe's cookie; the next
@@ -88,7 +89,10 @@ struct as_cancel_event {
 	__u64 seq;
 };
 
-/* Process lifecycle, for the daemon (record follows processes by ptrace). */
+/*
+ * Process lifecycle, for the daemon (record follows processes by ptrace):
+ * on the "procs" ring, and again among the samples on "events".
+ */
 struct as_proc_event {
 	__u32 type;
 	__u32 tgid;
@@ -243,6 +247,7 @@ enum as_stat {
 	AS_STAT_OVERFLOW_NOSTACK,	/* ... without a stack (stacks map full) */
 	AS_STAT_OVERFLOW_FREE,	/* ring buffer full: a free kept in lost_frees */
 	AS_STAT_DROP_OVERFLOW,	/* overflow or lost_frees map full: weight lost */
+	AS_STAT_DROP_MARK_RINGBUF,	/* ring buffer full: exec/exit among the samples lost */
 	AS_STAT_DROP_CALLS,	/* calls map full: an exited thread's calls, not counted */
 	AS_STAT_MAX,
 };

@@ -49,7 +49,9 @@ struct agg {
 	struct hmap seqs;
 	__u64 samples, frees;
 	__u64 nr_procs;
-	int nr_snaps;			/* snapshots holding sites */
+	int nr_snaps;			/* snapshots and exports holding sites */
+	__u64 max_sites, max_live;	/* 0: no limit */
+	struct agg_limit_stats lim;
 };
 
 double agg__weight(__u64 size, __u64 rate)
@@ -65,6 +67,17 @@ double agg__weight(__u64 size, __u64 rate)
 struct agg *agg__new(void)
 {
 	return calloc(1, sizeof(struct agg));
+}
+
+void agg__set_limits(struct agg *a, __u64 max_sites, __u64 max_live)
+{
+	a->max_sites = max_sites;
+	a->max_live = max_live;
+}
+
+void agg__limit_stats(const struct agg *a, struct agg_limit_stats *st)
+{
+	*st = a->lim;
 }
 
 static void free_seq(struct hnode *n, void *ctx)
@@ -186,7 +199,8 @@ static bool stack_eq(const struct hnode *n, const void *key)
 	return s->nr == k->nr && !memcmp(s->pcs, k->pcs, k->nr * sizeof(*k->pcs));
 }
 
-static struct stack_node *intern_stack(struct agg *a, const __u64 *pcs, __u32 nr)
+/* The stack's node, made if new unless only an existing one is wanted. */
+static struct stack_node *intern_stack(struct agg *a, const __u64 *pcs, __u32 nr, bool make)
 {
 	struct stack_key k = { pcs, nr };
 	struct stack_node *s;
@@ -197,8 +211,8 @@ static struct stack_node *intern_stack(struct agg *a, const __u64 *pcs, __u32 nr
 	for (i = 0; i < nr; i++)
 		h = hash_mix(h, pcs[i]);
 	n = hmap__find(&a->stacks, h, stack_eq, &k);
-	if (n)
-		return hmap_entry(n, struct stack_node, node);
+	if (n || !make)
+		return n ? hmap_entry(n, struct stack_node, node) : NULL;
 	s = malloc(sizeof(*s) + nr * sizeof(*pcs));
 	if (!s)
 		return NULL;
@@ -231,17 +245,23 @@ static struct proc_node *proc_node(struct agg_proc *p)
 	return (struct proc_node *)((char *)p - offsetof(struct proc_node, p));
 }
 
-static struct site_node *get_site(struct agg *a, struct agg_proc *p, struct stack_node *st,
-				  __u64 size)
+static struct site_node *find_site(struct agg *a, struct agg_proc *p, struct stack_node *st,
+				   __u64 size, __u64 *hash)
 {
 	struct site_key k = { p, st->pcs, size };
 	__u64 h = hash_mix(hash_mix(hash_u64((__u64)(unsigned long)p), (__u64)(unsigned long)st),
 			   size);
 	struct hnode *n = hmap__find(&a->sites, h, site_eq, &k);
+
+	*hash = h;
+	return n ? hmap_entry(n, struct site_node, node) : NULL;
+}
+
+static struct site_node *new_site(struct agg *a, struct agg_proc *p, struct stack_node *st,
+				  __u64 size, __u64 h)
+{
 	struct site_node *s;
 
-	if (n)
-		return hmap_entry(n, struct site_node, node);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
@@ -265,17 +285,45 @@ static bool seq_eq(const struct hnode *n, const void *key)
 	return hmap_entry(n, struct seq_node, node)->seq == *(const __u64 *)key;
 }
 
+/*
+ * The sample's site, made if new and there is room: a full table keeps
+ * the sites it has (and makes no stack node that no site would free).
+ */
+static int get_site(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr, __u64 size,
+		    struct site_node **out)
+{
+	bool full = a->max_sites && a->sites.nr >= a->max_sites;
+	struct stack_node *st = intern_stack(a, pcs, nr, !full);
+	__u64 h;
+
+	*out = st ? find_site(a, p, st, size, &h) : NULL;
+	if (*out)
+		return 0;
+	if (full)
+		return -ENOSPC;
+	*out = st ? new_site(a, p, st, size, h) : NULL;
+	if (!*out && st && !st->refs) {
+		hmap__del(&a->stacks, &st->node);
+		free(st);
+	}
+	return *out ? 0 : -ENOMEM;
+}
+
 int agg__add_alloc(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr_pcs,
 		   __u16 fn, __u64 alloc_ip, __u64 size, __u64 rate, __u64 seq, bool tracked)
 {
-	struct stack_node *st = intern_stack(a, pcs, nr_pcs);
 	double w = agg__weight(size, rate);
 	struct site_node *s;
 	struct seq_node *q;
+	int err;
 
-	s = st ? get_site(a, p, st, size) : NULL;
-	if (!s)
-		return -ENOMEM;
+	err = get_site(a, p, pcs, nr_pcs, size, &s);
+	if (err == -ENOSPC) {
+		a->lim.site_drops++;
+		a->lim.site_drop_bytes += w * (double)size;
+	}
+	if (err)
+		return err;
 	if (!s->s.n_alloc) {
 		s->s.fn = fn;
 		s->s.alloc_ip = alloc_ip;
@@ -285,6 +333,11 @@ int agg__add_alloc(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr
 	s->s.v_alloc += w * (w - 1);
 	p->nr_samples++;
 	a->samples++;
+	if (tracked && a->max_live && a->seqs.nr >= a->max_live) {
+		/* as the kernel's live map does when full: alloc_* only */
+		a->lim.live_full++;
+		tracked = false;
+	}
 	if (!tracked) {
 		s->s.w_untracked += w;
 		s->s.v_untracked += w * (w - 1);
@@ -306,13 +359,17 @@ int agg__add_alloc(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr
 int agg__add_bulk(struct agg *a, struct agg_proc *p, const __u64 *pcs, __u32 nr_pcs, __u16 fn,
 		  __u64 size, __u64 rate, __u64 n_alloc, __u64 n_free)
 {
-	struct stack_node *st = intern_stack(a, pcs, nr_pcs);
 	double w = agg__weight(size, rate);
 	struct site_node *s;
+	int err;
 
-	s = st ? get_site(a, p, st, size) : NULL;
-	if (!s)
-		return -ENOMEM;
+	err = get_site(a, p, pcs, nr_pcs, size, &s);
+	if (err == -ENOSPC) {
+		a->lim.site_drops += n_alloc;
+		a->lim.site_drop_bytes += n_alloc * w * (double)size;
+	}
+	if (err)
+		return err;
 	if (!s->s.n_alloc && !s->s.n_free)
 		s->s.fn = fn;
 	s->s.n_alloc += n_alloc;
@@ -428,6 +485,21 @@ void agg__mark_exited_exported(struct agg *a)
 	for (p = a->all; p; p = p->all_next)
 		if (p->p.exited || p->p.replaced)
 			p->p.exported = true;
+}
+
+void agg_site__set_base(const struct agg_site *s, double w_alloc)
+{
+	((struct agg_site *)s)->w_alloc_base = w_alloc;
+}
+
+void agg__hold(struct agg *a)
+{
+	a->nr_snaps++;
+}
+
+void agg__unhold(struct agg *a)
+{
+	a->nr_snaps--;
 }
 
 void agg__mark_exported(struct agg *a)

@@ -61,6 +61,20 @@ struct agg *agg__new(void);
 void agg__free(struct agg *a);
 
 /*
+ * Bounds, 0 for none: sites kept (a sample of a new site beyond is dropped
+ * and counted), and samples awaiting their free (beyond, a sample counts
+ * in alloc_* only: its free event may have been lost, and these would
+ * grow without end).
+ */
+void agg__set_limits(struct agg *a, __u64 max_sites, __u64 max_live);
+struct agg_limit_stats {
+	__u64 site_drops;		/* samples dropped: max_sites reached */
+	double site_drop_bytes;		/* their estimated bytes */
+	__u64 live_full;		/* samples not tracked: max_live reached */
+};
+void agg__limit_stats(const struct agg *a, struct agg_limit_stats *st);
+
+/*
  * The current image of pid for a new sample: created (without mappings)
  * on first use, and anew when the one there has exited: the pid was
  * reused (pid_max is often 32768).
@@ -98,6 +112,14 @@ void agg__for_each_site(struct agg *a, void (*fn)(const struct agg_site *, void 
 void agg__mark_exported(struct agg *a);
 /* Without exports: processes gone by now may be evicted. */
 void agg__mark_exited_exported(struct agg *a);
+/* An export took the site's w_alloc: the next interval starts there. */
+void agg_site__set_base(const struct agg_site *s, double w_alloc);
+/*
+ * Sites, their stacks and processes stay while held (an export built over
+ * several turns of the daemon's loop): nothing is evicted meanwhile.
+ */
+void agg__hold(struct agg *a);
+void agg__unhold(struct agg *a);
 
 /*
  * A snapshot of every site's totals, for "what happened since": a delta

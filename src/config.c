@@ -657,6 +657,15 @@ static const struct key keys[] = {
 	  "Processes tracked at once; beyond, new processes are not profiled (and counted)." },
 	{ "symbol_cache_mb", &t_uint, OFF(symbol_cache_mb), "256", 1, 65536, false,
 	  "Memory for symbol tables of the binaries and libraries seen, MiB." },
+	{ "max_sites", &t_uint, OFF(max_sites), "262144", 1, 1 << 26, false,
+	  "(process, stack, size) sites kept at once; samples of new sites beyond are dropped "
+	  "and counted." },
+	{ "exited_keep", &t_duration, OFF(exited_keep_ns), "120", VALUE_NS, 86400 * VALUE_NS,
+	  true, "Seconds an exited process stays in memory and served, at least (and two export "
+	  "intervals); its memory goes back to the system then." },
+	{ "shed_max_rate", &t_bytes, OFF(shed_max_rate), "64M", 1, TIB, false,
+	  "Largest mean gap between samples that load shedding gives a process when samples "
+	  "come faster than they are read; not above sample_rate: no shedding." },
 	{ "labels", &t_labels, OFF(labels), "pid,comm,exe", 0, 0, false,
 	  "Labels on each sample: any of pid, comm, exe, or none. Without pid, the stacks of "
 	  "different processes add up." },

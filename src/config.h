@@ -75,6 +75,9 @@ struct config {
 	unsigned int ringbuf_mb;
 	unsigned int max_processes;	/* processes tracked at once */
 	unsigned int symbol_cache_mb;
+	unsigned int max_sites;		/* aggregator sites kept at once */
+	__u64 exited_keep_ns;		/* exited processes stay this long, at least */
+	__u64 shed_max_rate;		/* load shedding raises rates up to this */
 	unsigned int labels;		/* enum config_label mask */
 	bool watchdog;			/* ping systemd's watchdog when it asks */
 	unsigned int cost_top;		/* processes with their own cost series in /metrics */

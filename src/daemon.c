@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,9 @@
 #include "keeper.h"
 #include "log.h"
 #include "notify.h"
+#include "pprof.h"
 #include "procfs.h"
+#include "shed.h"
 #include "symbolizer.h"
 #include "tracer.h"
 #include "unwinder.h"
@@ -43,11 +46,21 @@
 #define SCAN_INTERVAL_NS	(10ULL * 1000000000)	/* dlopen'ed allocators, missed execs */
 #define PLAN_DELAYS_MS		{ 50, 1000 }		/* after an exec: the loader has run */
 #define MAX_PENDING		4096
-#define EXITED_KEEP_NS		(120ULL * 1000000000)	/* exited processes stay served */
 #define HOUSEKEEP_NS		(30ULL * 1000000000)
 #define EXPORT_DIR_MODE		0750
 /* Files (exports, 0640) and directories (0750) this daemon creates: never for others. */
 #define DAEMON_UMASK		027
+#define HOUSEKEEP_MIN_NS	(1ULL * 1000000000)
+/*
+ * Samples read per turn of the loop, at most, in time: HTTP, exports,
+ * signals and timers wait no longer than this behind a full ring.
+ */
+#define DRAIN_BUDGET_NS		(20ULL * 1000000)
+#define DRAIN_FINAL_NS		(1000ULL * 1000000)	/* before the export at exit */
+#define OVERFLOW_NS		(100ULL * 1000000)	/* the overflow map read behind a backlog */
+#define EXPORT_STEP_NS		(10ULL * 1000000)	/* of an export, per turn */
+#define SCAN_STEP_NS		(10ULL * 1000000)	/* of a scan of /proc, per turn */
+#define SLOW_TURN_NS		(100ULL * 1000000)	/* a turn of the loop that is counted */
 #define MAX_GONE_CALLS		256		/* lost exits taken per housekeeping */
 
 static const char usage[] =
@@ -288,20 +301,38 @@ static void consider(struct daemon *d, pid_t pid)
 		discover(d, pid);
 }
 
-static void scan_all(struct daemon *d)
+/*
+ * Every process, for budget_ns at most: the rest at the next turn (a host
+ * with hundreds of processes takes hundreds of milliseconds).
+ */
+static void scan_step(struct daemon *d, __u64 budget_ns)
 {
+	__u64 until = daemon__now() + budget_ns;
 	struct dirent *de;
-	DIR *proc;
 
-	proc = opendir("/proc");
-	if (!proc)
-		return;
-	while ((de = readdir(proc)))
+	if (!d->scan_dir)
+		d->scan_dir = opendir("/proc");
+	if (!d->scan_dir)
+		goto done;
+	while ((de = readdir(d->scan_dir))) {
 		if (isdigit((unsigned char)de->d_name[0]))
 			consider(d, atoi(de->d_name));
-	closedir(proc);
+		if (daemon__now() >= until)
+			return;
+	}
+	closedir(d->scan_dir);
+	d->scan_dir = NULL;
 	d->st.scans++;
+done:
 	d->next_scan_ns = daemon__now() + SCAN_INTERVAL_NS;
+}
+
+static void scan_all(struct daemon *d)
+{
+	if (d->scan_dir)
+		closedir(d->scan_dir);
+	d->scan_dir = NULL;
+	scan_step(d, ~0ULL >> 1);
 }
 
 /* --- process lifecycle -------------------------------------------------- */
@@ -346,9 +377,13 @@ static void run_pending(struct daemon *d)
 	}
 }
 
-static void on_exec(struct daemon *d, pid_t pid)
+/*
+ * Exec and exit, from the "procs" ring, read before the samples: what
+ * cannot wait. A new image may be a target (comm:, exe:): it must be in
+ * the filter before it allocates, and its mappings read while it lives.
+ */
+static void on_exec_now(struct daemon *d, pid_t pid)
 {
-	agg__proc_exec(d->agg, pid, daemon__now());
 	/* a new image: its loader maps its libraries after this event */
 	plan_later(d, pid, 0);
 	if (d->cfg.nr_targets && !pid_links(&d->cfg))
@@ -465,6 +500,29 @@ static int calibrate(struct daemon *d)
 	return 0;
 }
 
+
+static void on_exit_now(struct daemon *d, pid_t pid)
+{
+	shed__exit(d->shed, pid);
+	if (pid_links(&d->cfg))
+		tracer__detach_pid(d->tr, pid);
+}
+
+static int on_proc_record(void *ctx, const void *data, size_t size)
+{
+	const struct as_proc_event *e = data;
+	struct daemon *d = ctx;
+
+	if (size < sizeof(*e))
+		return 0;
+	if (e->type == AS_EV_EXEC)
+		on_exec_now(d, e->tgid);
+	else if (e->type == AS_EV_EXIT)
+		on_exit_now(d, e->tgid);
+	return 0;
+}
+
+/* The same events among the samples: which image the samples around them belong to. */
 static void on_proc_exit(struct daemon *d, pid_t pid)
 {
 	struct agg_proc *p;
@@ -475,32 +533,49 @@ static void on_proc_exit(struct daemon *d, pid_t pid)
 		return;
 	p->exited = true;
 	p->exit_ns = daemon__now();
-	if (pid_links(&d->cfg))
-		tracer__detach_pid(d->tr, pid);
 }
 
+/* A sample callback: < 0 stops ring_buffer__consume() when the turn's time is up. */
 static int on_record(void *ctx, const void *data, size_t size)
 {
-	const struct as_proc_event *e = data;
+	const struct as_alloc_event *e = data;
 	struct daemon *d = ctx;
 
 	switch (ingest__record(&d->in, data, size)) {
+	case AS_EV_ALLOC:
+		shed__sample(d->shed, e->tgid, e->rate);
+		break;
 	case AS_EV_EXEC:
-		on_exec(d, e->tgid);
+		agg__proc_exec(d->agg, e->tgid, daemon__now());
 		break;
 	case AS_EV_EXIT:
 		on_proc_exit(d, e->tgid);
 		break;
 	}
-	return 0;
+	return daemon__now() >= d->drain_until ? -EAGAIN : 0;
+}
+
+static void drain_for(struct daemon *d, __u64 budget_ns)
+{
+	__u64 t0 = daemon__now();
+	int n;
+
+	d->drain_until = t0 + budget_ns;
+	n = tracer__consume(d->tr);
+	d->backlog = n == -EAGAIN;
+	/* the weight the ring had no room for: after it, or every OVERFLOW_NS behind it */
+	if (!d->backlog || t0 >= d->next_overflow_ns) {
+		ingest__drain_overflow(&d->in, d->tr);
+		d->next_overflow_ns = t0 + OVERFLOW_NS;
+	}
+	/* held samples wait for a cancel, unless this is the last drain */
+	ingest__flush(&d->in, d->stop ? 0 : INGEST_HOLD_NS);
+	shed__turn(d->shed, d->backlog, daemon__now() - t0);
 }
 
 void daemon__drain(struct daemon *d)
 {
-	tracer__consume(d->tr);
-	ingest__drain_overflow(&d->in, d->tr);
-	/* held samples wait for a cancel, unless this is the last drain */
-	ingest__flush(&d->in, d->stop ? 0 : INGEST_HOLD_NS);
+	drain_for(d, DRAIN_BUDGET_NS);
 }
 
 /* --- periodic exports ----------------------------------------------------- */
@@ -570,54 +645,106 @@ void daemon__profile_opts(struct daemon *d, struct export_opts *o, struct export
 	exporter__notes(o, n, tracer__mode_name(tracer__mode(d->tr)), &l);
 }
 
-static int export_one(struct daemon *d, const char *kind, const struct export_opts *o, __u64 now)
+/*
+ * An interval export is built a slice per turn of the loop (a big profile
+ * takes hundreds of milliseconds): its rate profile, then its live-set
+ * profile, both of what was read when it started.
+ */
+static int job_start(struct daemon *d, bool heap)
 {
+	struct export_notes notes;	/* the header is written at the start */
+	struct export_opts o;
+	int err;
+
+	daemon__profile_opts(d, &o, &notes);
+	/* stamped when collected, the interval's end, as Go's ?seconds= and godeltaprof do */
+	o.time_nanos = daemon__wall(d, d->job_ns);
+	if (heap) {
+		o.values = EXPORT_TOTAL;
+	} else {
+		o.values = EXPORT_INTERVAL;
+		o.default_type = "alloc_space";
+		o.duration_nanos = d->job_ns - d->last_export_ns;
+	}
+	d->job_heap = heap;
+	err = exporter__start(d->agg, &o, &d->job);
+	if (err)
+		export_failed(d, EXPORT_ERR_WRITE, d->cfg.export_dir, err);
+	return err;
+}
+
+static int job_write(struct daemon *d)
+{
+	const char *kind = d->job_heap ? "heap" : "allocs";
 	char path[PATH_MAX];
 	int err;
 
-	err = exporter__dir_path(d->cfg.export_dir, kind, daemon__wall(d, now), path, sizeof(path));
-	err = err ?: exporter__write(d->agg, o, path);
+	err = exporter__dir_path(d->cfg.export_dir, kind, daemon__wall(d, d->job_ns), path,
+				 sizeof(path));
+	err = err ?: pprof__write_file(exporter__profile(d->job), path);
 	if (err)
 		export_failed(d, classify(err), path, err);
 	return err;
 }
 
-/* The interval's rate profile and the live set now, then housekeeping. */
-static void export_interval(struct daemon *d)
+static void job_done(struct daemon *d)
 {
-	__u64 now = daemon__now();
-	struct export_notes notes;
-	struct export_opts o;
+	d->st.exports++;
+	d->export_errno = 0;
+	agg__mark_exited_exported(d->agg);
+	d->st.export_ns_last = daemon__now() - d->job_ns;
+	d->st.export_ns_total += d->st.export_ns_last;
+	if (exporter__retain(d->cfg.export_dir, d->cfg.retention_count,
+			     d->cfg.retention_bytes) < 0)
+		d->st.export_errors[EXPORT_ERR_RETAIN]++;
+}
+
+/* Builds the export in progress for budget_ns; writes it when complete. */
+static void export_step(struct daemon *d, __u64 budget_ns)
+{
+	bool heap = d->job_heap;
 	int err;
 
-	daemon__drain(d);
+	err = exporter__step(d->job, budget_ns);
+	if (!err)
+		return;
+	if (err < 0)
+		export_failed(d, EXPORT_ERR_WRITE, d->cfg.export_dir, err);
+	else
+		err = job_write(d);
+	exporter__end(d->job, !err);
+	d->job = NULL;
+	if (!err && !heap) {
+		d->last_export_ns = d->job_ns;	/* the next interval starts here */
+		job_start(d, true);
+	} else if (!err) {
+		job_done(d);
+	}
+}
+
+/* The interval is over: its export starts, with what the ring holds read first. */
+static void export_interval(struct daemon *d, __u64 drain_ns)
+{
+	int err;
+
+	drain_for(d, drain_ns);
+	d->job_ns = daemon__now();
+	d->next_export_ns = d->job_ns + d->cfg.export_interval_ns;
 	err = make_dirs(d->cfg.export_dir);
-	if (err) {
+	if (err)
 		export_failed(d, EXPORT_ERR_MKDIR, d->cfg.export_dir, err);
-		goto next;
-	}
-	daemon__profile_opts(d, &o, &notes);
-	o.values = EXPORT_INTERVAL;
-	o.default_type = "alloc_space";
-	/* stamped when collected, the interval's end, as Go's ?seconds= and godeltaprof do */
-	o.time_nanos = daemon__wall(d, now);
-	o.duration_nanos = now - d->last_export_ns;
-	err = export_one(d, "allocs", &o, now);
-	daemon__profile_opts(d, &o, &notes);
-	o.values = EXPORT_TOTAL;
-	o.time_nanos = daemon__wall(d, now);
-	err = err ?: export_one(d, "heap", &o, now);
-	if (!err) {
-		d->st.exports++;
-		d->export_errno = 0;
-		agg__mark_exported(d->agg);
-		d->last_export_ns = now;
-		if (exporter__retain(d->cfg.export_dir, d->cfg.retention_count,
-				     d->cfg.retention_bytes) < 0)
-			d->st.export_errors[EXPORT_ERR_RETAIN]++;
-	}
-next:
-	d->next_export_ns = now + d->cfg.export_interval_ns;
+	else
+		job_start(d, false);
+}
+
+/* At exit: the export in progress, then a last one, whole. */
+static void export_final(struct daemon *d)
+{
+	while (d->job)
+		export_step(d, ~0ULL >> 1);
+	export_interval(d, DRAIN_FINAL_NS);
+	while (d->job)
+		export_step(d, ~0ULL >> 1);
 }
 
 /* --- housekeeping ---------------------------------------------------------- */
@@ -627,27 +754,42 @@ static bool tgid_gone(pid_t tgid, void *ctx)
 	return !procfs__alive(tgid);
 }
 
+/* How long exited processes stay: two export intervals, and at least exited_keep. */
+static __u64 keep_ns(const struct daemon *d)
+{
+	__u64 keep = 2 * d->cfg.export_interval_ns, min = d->cfg.exited_keep_ns;
+
+	return keep > min ? keep : min;
+}
+
 /*
  * Processes gone for a while leave the aggregator (once an export carried
  * them, when exports are on), and their sampled pointers the live map
  * (their frees will never come): this bounds the daemon's memory on a
  * busy host. "A while" is long enough for scrapers of the endpoint to see
- * them too: two export intervals, and at least EXITED_KEEP_NS.
+ * them too. What they held goes back to the system (malloc_trim(): glibc
+ * keeps freed heap otherwise), so that RSS follows what the daemon holds.
  */
 static void housekeep(struct daemon *d)
 {
-	__u64 keep = 2 * d->cfg.export_interval_ns, now = daemon__now();
+	__u64 keep = keep_ns(d), now = daemon__now(), every = keep / 2;
+	int n = 0;
 
-	if (keep < EXITED_KEEP_NS)
-		keep = EXITED_KEEP_NS;
 	if (!d->cfg.export_interval_ns)
 		agg__mark_exited_exported(d->agg);
 	if (now > keep)
-		d->st.evicted += agg__evict_exited(d->agg, now - keep);
-	d->st.live_purged += tracer__purge_live(d->tr, tgid_gone, d);
-	purge_gone_calls(d);
+		n = agg__evict_exited(d->agg, now - keep);
+	d->st.evicted += n;
+	if (n || now >= d->next_purge_ns) {
+		d->st.live_purged += tracer__purge_live(d->tr, tgid_gone, d);
+		purge_gone_calls(d);
+		d->next_purge_ns = now + HOUSEKEEP_NS;
+	}
 	cost__evict(d->cost, now > keep ? now - keep : 0, d->cfg.cost_log_interval_ns != 0);
-	d->next_housekeep_ns = now + HOUSEKEEP_NS;
+	if (n)
+		malloc_trim(0);
+	every = every < HOUSEKEEP_MIN_NS ? HOUSEKEEP_MIN_NS : every > HOUSEKEEP_NS ? HOUSEKEEP_NS : every;
+	d->next_housekeep_ns = now + every;
 }
 
 /* --- signals and reload ------------------------------------------------- */
@@ -670,8 +812,10 @@ static void apply_config(struct daemon *d, struct config *cfg)
 	cfg->ringbuf_mb = d->cfg.ringbuf_mb;
 	cfg->symbol_cache_mb = d->cfg.symbol_cache_mb;
 	tracer__set_rate(d->tr, cfg->sample_rate);
+	shed__configure(d->shed, cfg->sample_rate, cfg->shed_max_rate);
 	tracer__set_filter(d->tr, cfg->nr_targets && !pid_links(cfg));
 	d->in.max_procs = cfg->max_processes;
+	agg__set_limits(d->agg, cfg->max_sites, cfg->live_max);
 	if (cfg->export_interval_ns != d->cfg.export_interval_ns)
 		d->next_export_ns = daemon__now() + cfg->export_interval_ns;
 	if (cfg->cost_log_interval_ns != d->cfg.cost_log_interval_ns)
@@ -730,10 +874,14 @@ static int next_timeout(struct daemon *d)
 	int t = 100;	/* the ring buffer is polled, not woken per sample */
 	int i;
 
+	if (d->backlog || d->job || d->scan_dir || d->serving)
+		return 0;	/* records left from the last turn, or an export: no sleep */
+
 	t = ms_until(d->cfg.export_interval_ns ? d->next_export_ns : 0, now, t);
 	t = ms_until(d->next_scan_ns, now, t);
 	t = ms_until(d->next_housekeep_ns, now, t);
 	t = ms_until(d->next_watchdog_ns, now, t);
+	t = ms_until(d->next_shed_ns, now, t);
 	t = ms_until(d->cfg.cost_log_interval_ns ? d->next_cost_log_ns : 0, now, t);
 	for (i = 0; i < d->nr_pending; i++)
 		t = ms_until(d->pending[i].due_ns, now, t);
@@ -744,16 +892,34 @@ static int next_timeout(struct daemon *d)
 	return t;
 }
 
+/* Samples that found the ring full: the load is more than the reader keeps up with. */
+static __u64 ring_drops(struct daemon *d)
+{
+	__u64 st[AS_STAT_MAX];
+
+	tracer__stats(d->tr, st);
+	/* kept in the overflow maps, or sent without its stack copy: still a full ring */
+	return st[AS_STAT_DROP_RINGBUF] + st[AS_STAT_DROP_FREE_RINGBUF] + st[AS_STAT_OVERFLOW] +
+	       st[AS_STAT_OVERFLOW_FREE] + st[AS_STAT_SMALL_RECORD];
+}
+
+static void shed_tick(struct daemon *d, __u64 now)
+{
+	d->next_shed_ns = now + shed__tick(d->shed, now, ring_drops(d)) * 1000000ULL;
+}
+
 static void run_timers(struct daemon *d)
 {
 	__u64 now = daemon__now();
 
 	if (d->nr_pending)
 		run_pending(d);
-	if (now >= d->next_scan_ns)
-		scan_all(d);
-	if (d->cfg.export_interval_ns && now >= d->next_export_ns)
-		export_interval(d);
+	if (d->scan_dir || now >= d->next_scan_ns)
+		scan_step(d, SCAN_STEP_NS);
+	if (d->job)
+		export_step(d, EXPORT_STEP_NS);
+	else if (d->cfg.export_interval_ns && now >= d->next_export_ns)
+		export_interval(d, DRAIN_BUDGET_NS);
 	if (now >= d->next_housekeep_ns)
 		housekeep(d);
 	if (d->cfg.cost_log_interval_ns && now >= d->next_cost_log_ns)
@@ -762,16 +928,31 @@ static void run_timers(struct daemon *d)
 		notify__send("WATCHDOG=1");
 		d->next_watchdog_ns = now + notify__watchdog_usec() * 1000 / 2;
 	}
-	serve__run_deltas(d);
+	if (now >= d->next_shed_ns)
+		shed_tick(d, now);
+	d->serving = serve__run_deltas(d);
+}
+
+/* How long the loop keeps everything waiting: the figure its deadlines depend on. */
+static void count_turn(struct daemon *d, __u64 ns)
+{
+	if (ns > d->st.turn_max_ns)
+		d->st.turn_max_ns = ns;
+	if (ns > SLOW_TURN_NS) {
+		d->st.slow_turns++;
+		pr_debug("a turn of the loop took %llu ms\n", (unsigned long long)ns / 1000000);
+	}
 }
 
 static void run(struct daemon *d)
 {
 	struct epoll_event evs[8];
+	__u64 t0;
 	int n, i;
 
 	while (!d->stop) {
 		n = epoll_wait(d->epfd, evs, 8, next_timeout(d));
+		t0 = daemon__now();
 		for (i = 0; i < n; i++)
 			if (evs[i].data.fd == d->sigfd)
 				read_signals(d);
@@ -779,6 +960,7 @@ static void run(struct daemon *d)
 		if (d->http)
 			http__run(d->http);
 		run_timers(d);
+		count_turn(d, daemon__now() - t0);
 	}
 }
 
@@ -796,12 +978,18 @@ static int start_tracer(struct daemon *d)
 	to.ringbuf_bytes = d->cfg.ringbuf_mb << 20;
 	to.stack_bytes = d->cfg.sample_rate > 1 ? AS_DEFAULT_STACK_COPY : 0;
 	to.proc_events = true;
+	to.proc_fn = on_proc_record;
 	to.filter_tgids = d->cfg.nr_targets && !pid_links(&d->cfg);
 	to.max_targets = d->cfg.max_processes;
 	err = tracer__new(&to, on_record, d, &d->tr, &why);
 	if (err)
 		pr_err("%s\n", why ? why : strerror(-err));
 	return err;
+}
+
+static int set_proc_rate(void *tr, pid_t tgid, __u64 rate)
+{
+	return tracer__set_proc_rate(tr, tgid, rate);
 }
 
 static int setup(struct daemon *d)
@@ -813,7 +1001,8 @@ static int setup(struct daemon *d)
 	d->start_wall_ns = cli__wall_ns();
 	d->last_export_ns = d->start_ns;
 	d->next_export_ns = d->start_ns + d->cfg.export_interval_ns;
-	d->next_housekeep_ns = d->start_ns + HOUSEKEEP_NS;
+	d->next_housekeep_ns = d->start_ns + HOUSEKEEP_MIN_NS;
+	d->next_purge_ns = d->start_ns + HOUSEKEEP_NS;
 	d->last_cost_log_ns = d->start_ns;
 	d->next_cost_log_ns = d->start_ns + d->cfg.cost_log_interval_ns;
 	err = start_tracer(d);
@@ -823,10 +1012,12 @@ static int setup(struct daemon *d)
 		return err;
 	d->agg = agg__new();
 	d->sym = symbolizer__new((size_t)d->cfg.symbol_cache_mb << 20);
+	d->shed = shed__new(set_proc_rate, d->tr, d->cfg.sample_rate, d->cfg.shed_max_rate);
 	d->in.unw = d->cfg.sample_rate > 1 ? unwinder__new() : NULL;
-	if (!d->agg || !d->sym || (d->cfg.sample_rate > 1 && !d->in.unw))
+	if (!d->agg || !d->sym || !d->shed || (d->cfg.sample_rate > 1 && !d->in.unw))
 		return -ENOMEM;
 	d->in.agg = d->agg;
+	agg__set_limits(d->agg, d->cfg.max_sites, d->cfg.live_max);
 	d->in.sym = d->sym;
 	d->in.alloc_only = d->cfg.alloc_only;
 	d->in.max_procs = d->cfg.max_processes;
@@ -862,9 +1053,11 @@ static void free_seen(struct hnode *n, void *ctx)
 static void teardown(struct daemon *d)
 {
 	serve__cancel_deltas(d);
+	exporter__end(d->job, false);
 	serve__free(d);
 	keeper__free(d->in.keeper);
 	tracer__free(d->tr);
+	shed__free(d->shed);
 	cost__free(d->cost);
 	unwinder__free(d->in.unw);
 	ingest__fini(&d->in);
@@ -875,6 +1068,8 @@ static void teardown(struct daemon *d)
 	free(d->pending);
 	free_overrides(d);
 	config__free(&d->cfg);
+	if (d->scan_dir)
+		closedir(d->scan_dir);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	if (d->epfd >= 0)
@@ -906,7 +1101,7 @@ int cmd_daemon(int argc, char **argv)
 		run(&d);
 		notify__send("STOPPING=1");
 		if (d.cfg.export_interval_ns)
-			export_interval(&d);	/* a final one: nothing collected is lost */
+			export_final(&d);	/* nothing collected is lost */
 		if (d.cfg.cost_log_interval_ns)
 			log_cost(&d);
 	}

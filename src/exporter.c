@@ -14,6 +14,7 @@
 
 #include "aggregator.h"
 #include "allocscope.h"
+#include "cli.h"
 #include "elffile.h"
 #include "exporter.h"
 #include "hmap.h"
@@ -35,15 +36,28 @@ struct loc_node {
 
 /* Per process during one export: pprof mapping id per snapshot mapping. */
 struct proc_ids {
+	struct hnode node;
+	const struct agg_proc *proc;
 	__u64 *mapping;
 	int nr;
 };
 
+/* A site as the export shows it, taken when the export started. */
+struct export_site {
+	const struct agg_site *s;
+	double w_alloc;		/* its w_alloc then: the next interval's base */
+	__s64 v[4];
+};
+
 struct export {
 	struct pprof *pp;
-	const struct export_opts *o;
+	struct export_opts o;
+	struct agg *agg;
 	struct hmap locs;
+	struct hmap procs;	/* struct proc_ids, by process */
 	__u64 unknown_mapping;	/* for addresses in no known mapping */
+	struct export_site *sites;
+	size_t nr_sites, cap_sites, next;
 	int err;
 };
 
@@ -97,40 +111,47 @@ void exporter__trim(const struct agg_site *s, __u32 *first, __u32 *end)
 		*first = lead;
 }
 
-static struct proc_ids *proc_ids(struct agg_proc *p)
+static bool ids_eq(const struct hnode *n, const void *key)
 {
-	struct proc_ids *ids = p->priv;
+	return hmap_entry(n, struct proc_ids, node)->proc == key;
+}
+
+/* Sized when first used: a mapping read again since then is unknown to it. */
+static struct proc_ids *proc_ids(struct export *x, struct agg_proc *p)
+{
+	__u64 h = hash_u64((__u64)(unsigned long)p);
+	struct hnode *n = hmap__find(&x->procs, h, ids_eq, p);
+	struct proc_ids *ids;
 	int nr;
 
-	if (ids || !p->as)
-		return ids;
+	if (n || !p->as)
+		return n ? hmap_entry(n, struct proc_ids, node) : NULL;
 	nr = addr_space__nr_mappings(p->as);
 	ids = calloc(1, sizeof(*ids));
 	if (!ids)
 		return NULL;
+	ids->proc = p;
 	ids->mapping = calloc(nr ? nr : 1, sizeof(*ids->mapping));
-	if (!ids->mapping) {
+	if (!ids->mapping || hmap__add(&x->procs, &ids->node, h)) {
+		free(ids->mapping);
 		free(ids);
 		return NULL;
 	}
 	ids->nr = nr;
-	p->priv = ids;
 	return ids;
 }
 
-static void drop_proc_ids(struct agg_proc *p, void *ctx)
+static void free_ids(struct hnode *n, void *ctx)
 {
-	struct proc_ids *ids = p->priv;
+	struct proc_ids *ids = hmap_entry(n, struct proc_ids, node);
 
-	if (ids)
-		free(ids->mapping);
+	free(ids->mapping);
 	free(ids);
-	p->priv = NULL;
 }
 
 static __u64 mapping_id(struct export *x, struct agg_proc *p, int index)
 {
-	struct proc_ids *ids = proc_ids(p);
+	struct proc_ids *ids = proc_ids(x, p);
 	struct pprof_mapping m = { 0 };
 	struct sym_mapping sm;
 
@@ -255,13 +276,13 @@ static void site_values(const struct export *x, const struct agg_site *s, __s64 
 	double alloc = s->w_alloc, live = agg_site__live(s), alloc0, live0;
 	bool gone0;
 
-	if ((s->proc->exited || s->proc->replaced) && !x->o->inuse_exited)
+	if ((s->proc->exited || s->proc->replaced) && !x->o.inuse_exited)
 		live = 0;
-	if (x->o->values == EXPORT_INTERVAL) {
+	if (x->o.values == EXPORT_INTERVAL) {
 		alloc -= s->w_alloc_base;
-	} else if (x->o->values == EXPORT_SINCE) {
-		agg_snap__get(x->o->since, s, &alloc0, &live0, &gone0);
-		if (gone0 && !x->o->inuse_exited)
+	} else if (x->o.values == EXPORT_SINCE) {
+		agg_snap__get(x->o.since, s, &alloc0, &live0, &gone0);
+		if (gone0 && !x->o.inuse_exited)
 			live0 = 0;	/* the same rule as for now */
 		alloc -= alloc0;
 		live -= live0;	/* a net change: may be negative, as in Go */
@@ -277,10 +298,10 @@ static int site_labels(const struct export *x, const struct agg_site *s, struct 
 {
 	int n = 0;
 
-	unsigned int mask = x->o->label_mask ?: ~0U;
+	unsigned int mask = x->o.label_mask ?: ~0U;
 
 	l[n++] = (struct pprof_label){ .key = "bytes", .num = (__s64)s->size };
-	if (!x->o->proc_labels)
+	if (!x->o.proc_labels)
 		return n;
 	snprintf(pid, 16, "%d", s->proc->pid);
 	if (mask & EXPORT_LABEL_PID)
@@ -292,21 +313,43 @@ static int site_labels(const struct export *x, const struct agg_site *s, struct 
 	return n;
 }
 
-static void export_site(const struct agg_site *s, void *ctx)
+/* What the profile will show of a site, taken now: later samples wait for the next one. */
+static void take_site(const struct agg_site *s, void *ctx)
 {
 	struct export *x = ctx;
+	struct export_site *es, *n;
+
+	if (x->err || (x->o.pid && s->proc->pid != x->o.pid))
+		return;
+	if (x->nr_sites == x->cap_sites) {
+		x->cap_sites = x->cap_sites ? x->cap_sites * 2 : 1024;
+		n = realloc(x->sites, x->cap_sites * sizeof(*n));
+		if (!n) {
+			x->err = -ENOMEM;
+			return;
+		}
+		x->sites = n;
+	}
+	es = &x->sites[x->nr_sites];
+	es->s = s;
+	es->w_alloc = s->w_alloc;
+	site_values(x, s, es->v);
+	/* an interval export moves the base of every site, shown or not */
+	if (es->v[0] || es->v[1] || es->v[2] || es->v[3] || x->o.values == EXPORT_INTERVAL)
+		x->nr_sites++;
+}
+
+static void export_site(struct export *x, const struct export_site *es)
+{
+	const struct agg_site *s = es->s;
 	__u64 ids[AS_MAX_STACK];
 	struct pprof_label labels[4];
 	struct loc_node *l;
-	__s64 v[4];
 	char pid[16];
 	__u32 i, first, end;
 	int n = 0, nl;
 
-	if (x->err || (x->o->pid && s->proc->pid != x->o->pid))
-		return;
-	site_values(x, s, v);
-	if (!v[0] && !v[1] && !v[2] && !v[3])
+	if (!es->v[0] && !es->v[1] && !es->v[2] && !es->v[3])
 		return;
 	exporter__trim(s, &first, &end);
 	for (i = first; i < end && n < AS_MAX_STACK; i++) {
@@ -319,12 +362,12 @@ static void export_site(const struct agg_site *s, void *ctx)
 		ids[n++] = l->id;
 	}
 	nl = site_labels(x, s, labels, pid);
-	x->err = pprof__add_sample(x->pp, ids, n, v, x->o->alloc_only ? 2 : 4, labels, nl);
+	x->err = pprof__add_sample(x->pp, ids, n, es->v, x->o.alloc_only ? 2 : 4, labels, nl);
 }
 
 static void add_header(struct export *x)
 {
-	const struct export_opts *o = x->o;
+	const struct export_opts *o = &x->o;
 	int i;
 
 	pprof__add_sample_type(x->pp, "alloc_objects", "count");
@@ -413,24 +456,79 @@ static void free_loc(struct hnode *n, void *ctx)
 	free(hmap_entry(n, struct loc_node, node));
 }
 
+int exporter__start(struct agg *a, const struct export_opts *o, struct export **out)
+{
+	struct export *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return -ENOMEM;
+	x->o = *o;
+	x->agg = a;
+	x->pp = pprof__new();
+	if (!x->pp) {
+		free(x);
+		return -ENOMEM;
+	}
+	add_header(x);
+	agg__for_each_site(a, take_site, x);
+	/* the sites stay, with their stacks and processes, until the export ends */
+	agg__hold(a);
+	*out = x;
+	return 0;
+}
+
+int exporter__step(struct export *x, __u64 budget_ns)
+{
+	__u64 until = cli__now_ns() + budget_ns;
+
+	while (!x->err && x->next < x->nr_sites) {
+		/* a site's first symbolization may read a file's DWARF: the clock after each */
+		export_site(x, &x->sites[x->next++]);
+		if (cli__now_ns() >= until)
+			break;
+	}
+	return x->err ?: x->next == x->nr_sites;
+}
+
+struct pprof *exporter__profile(struct export *x)
+{
+	return x->pp;
+}
+
+void exporter__end(struct export *x, bool commit)
+{
+	size_t i;
+
+	if (!x)
+		return;
+	if (commit && !x->err && x->o.values == EXPORT_INTERVAL)
+		for (i = 0; i < x->nr_sites; i++)
+			agg_site__set_base(x->sites[i].s, x->sites[i].w_alloc);
+	agg__unhold(x->agg);
+	hmap__each(&x->locs, free_loc, NULL);
+	hmap__release(&x->locs);
+	hmap__each(&x->procs, free_ids, NULL);
+	hmap__release(&x->procs);
+	pprof__free(x->pp);
+	free(x->sites);
+	free(x);
+}
+
 int exporter__build(struct agg *a, const struct export_opts *o, struct pprof **out)
 {
-	struct export x = { .o = o };
+	struct export *x;
+	int err;
 
-	x.pp = pprof__new();
-	if (!x.pp)
-		return -errno;
-	add_header(&x);
-	agg__for_each_site(a, export_site, &x);
-	agg__for_each_proc(a, drop_proc_ids, NULL);
-	hmap__each(&x.locs, free_loc, NULL);
-	hmap__release(&x.locs);
-	if (x.err) {
-		pprof__free(x.pp);
-		return x.err;
+	err = exporter__start(a, o, &x);
+	if (err)
+		return err;
+	err = exporter__step(x, ~0ULL >> 1);
+	if (err >= 0) {
+		*out = x->pp;
+		x->pp = NULL;
 	}
-	*out = x.pp;
-	return 0;
+	exporter__end(x, err >= 0);
+	return err < 0 ? err : 0;
 }
 
 int exporter__write(struct agg *a, const struct export_opts *o, const char *path)

@@ -92,6 +92,23 @@ bool exporter__is_allocator(const char *func);
 void exporter__trim(const struct agg_site *s, __u32 *first, __u32 *end);
 
 int exporter__build(struct agg *a, const struct export_opts *o, struct pprof **out);
+
+/*
+ * The same a slice at a time, so that a big profile does not hold the
+ * daemon's loop: start takes what the profile shows (every site's values
+ * now; samples read later wait for the next profile) and holds the sites;
+ * step builds for about budget_ns, returning 1 once complete, 0 if not,
+ * or -errno; profile is what it built (the export keeps it); end frees
+ * it all, and with commit, for an EXPORT_INTERVAL export, starts the next
+ * interval where this one was taken (commit once the profile is written,
+ * and a failed write loses nothing). o is copied; what it points to must
+ * last.
+ */
+struct export;
+int exporter__start(struct agg *a, const struct export_opts *o, struct export **out);
+int exporter__step(struct export *x, __u64 budget_ns);
+struct pprof *exporter__profile(struct export *x);
+void exporter__end(struct export *x, bool commit);
 /* Builds and writes atomically (temp file + rename). */
 int exporter__write(struct agg *a, const struct export_opts *o, const char *path);
 

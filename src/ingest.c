@@ -359,6 +359,7 @@ static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size
 	const __u64 *stack = e->ips;
 	__u32 nr = e->nr_ips, n;
 	__u64 pcs[AS_MAX_STACK];
+	int err;
 
 	if (!p)
 		return;
@@ -383,8 +384,9 @@ static void ingest_alloc(struct ingest *in, const struct as_alloc_event *e, size
 			in->errors++;
 		return;
 	}
-	if (agg__add_alloc(in->agg, p, stack, nr, e->fn & AS_EVF_MASK, e->alloc_ip, e->size,
-			   e->rate, e->seq, tracked))
+	err = agg__add_alloc(in->agg, p, stack, nr, e->fn & AS_EVF_MASK, e->alloc_ip, e->size,
+			     e->rate, e->seq, tracked);
+	if (err && err != -ENOSPC)	/* -ENOSPC: max_sites, counted there */
 		in->errors++;
 	else if (tracked)
 		settle_early(in, e->seq);
@@ -394,14 +396,16 @@ static void take_overflow(void *ctx, const struct tracer_ovf *o)
 {
 	struct ingest *in = ctx;
 	struct agg_proc *p = sample_proc(in, o->tgid);
+	int err;
 
 	if (!p)
 		return;
 	if (!p->as)
 		ingest__snapshot(in, p, NULL);
 	in->overflowed += o->allocs;
-	if (agg__add_bulk(in->agg, p, o->pcs, o->nr_pcs, o->fn, o->size, o->rate, o->allocs,
-			  o->frees))
+	err = agg__add_bulk(in->agg, p, o->pcs, o->nr_pcs, o->fn, o->size, o->rate, o->allocs,
+			    o->frees);
+	if (err && err != -ENOSPC)	/* -ENOSPC: max_sites, counted there */
 		in->errors++;
 }
 

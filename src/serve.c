@@ -38,6 +38,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pprof.h"
+#include "shed.h"
 #include "symbolizer.h"
 #include "tracer.h"
 #include "unwinder.h"
@@ -48,6 +49,7 @@
 /* File descriptors besides the endpoint's: probes, ELF files, BPF maps, ... */
 #define FD_RESERVE	1024
 #define FD_PER_LISTENER_SLACK	256	/* cut connections until MHD closes them */
+#define SERVE_STEP_NS	(10ULL * 1000000)	/* building profiles, per turn of the loop */
 
 struct route {
 	struct daemon *d;
@@ -100,21 +102,6 @@ static void base_opts(struct daemon *d, struct export_opts *o, struct export_not
 	o->default_type = heap ? NULL : "alloc_space";
 }
 
-static int serve_profile(struct http_request *req, struct export_opts *o, const char *name,
-			 struct daemon *d)
-{
-	struct pprof *pp;
-	int err;
-
-	err = exporter__build(d->agg, o, &pp);
-	if (err)
-		return http__respond_error(req, 500, "cannot build the profile: %s",
-					   strerror(-err));
-	err = respond_profile(req, pp, name);
-	pprof__free(pp);
-	return err;
-}
-
 /*
  * A number parameter from 1 to max in the one dialect (value.h: no sign, no blank, no "%00",
  * no wrap): 0 and *out, or -ENOENT if absent, -EINVAL / -ERANGE if not such a number.
@@ -144,6 +131,10 @@ static void delta_gone(struct http_request *req, void *ctx)
 	((struct delta *)ctx)->req = NULL;
 }
 
+/*
+ * Every profile request is parked and built a slice per turn of the loop:
+ * at once (seconds 0), or once its seconds are over, from a snapshot.
+ */
 static int hold_delta(struct route *rt, struct http_request *req, __u64 seconds, pid_t pid)
 {
 	struct daemon *d = rt->d;
@@ -152,8 +143,8 @@ static int hold_delta(struct route *rt, struct http_request *req, __u64 seconds,
 
 	if (!dl)
 		return http__respond_error(req, 500, "out of memory");
-	dl->snap = agg__snapshot(d->agg);
-	if (!dl->snap) {
+	dl->snap = seconds ? agg__snapshot(d->agg) : NULL;
+	if (seconds && !dl->snap) {
 		free(dl);
 		return http__respond_error(req, 500, "out of memory");
 	}
@@ -177,8 +168,6 @@ static int profile_handler(struct http_request *req, void *ctx)
 {
 	struct route *rt = ctx;
 	const char *debug = http_request__query(req, "debug");
-	struct export_opts o;
-	struct export_notes notes;
 	__u64 seconds, pid;
 	int err;
 
@@ -201,57 +190,86 @@ static int profile_handler(struct http_request *req, void *ctx)
 		return http__respond_error(req, 400, "seconds exceeds the maximum of %d",
 					   MAX_SECONDS);
 	daemon__drain(rt->d);
-	if (seconds)
-		return hold_delta(rt, req, seconds, pid);
-	if (pid && !agg__find_proc(rt->d->agg, pid))
+	if (!seconds && pid && !agg__find_proc(rt->d->agg, pid))
 		return no_such_process(req, pid);
-	base_opts(rt->d, &o, &notes, rt->heap, pid);
-	o.values = EXPORT_TOTAL;
-	o.time_nanos = daemon__wall(rt->d, daemon__now());
-	return serve_profile(req, &o, rt->heap ? "heap" : "allocs", rt->d);
+	return hold_delta(rt, req, seconds, pid);
 }
 
-static void finish_delta(struct daemon *d, struct delta *dl)
+/* The request is due: its profile starts, of what was read by now. */
+static int start_delta(struct daemon *d, struct delta *dl)
 {
 	__u64 now = daemon__now();
 	struct export_notes notes;
 	struct export_opts o;
+	int err;
 
-	if (!dl->req)
-		return;
 	if (dl->pid && !agg__find_proc(d->agg, dl->pid)) {
 		no_such_process(dl->req, dl->pid);
-		return;
+		return -ESRCH;
 	}
 	base_opts(d, &o, &notes, dl->heap, dl->pid);
-	o.values = EXPORT_SINCE;
+	o.values = dl->snap ? EXPORT_SINCE : EXPORT_TOTAL;
 	o.since = dl->snap;
 	o.time_nanos = daemon__wall(d, now);
-	o.duration_nanos = now - dl->start_ns;
-	serve_profile(dl->req, &o, dl->heap ? "heap-delta" : "allocs-delta", d);
+	o.duration_nanos = dl->snap ? now - dl->start_ns : 0;
+	err = exporter__start(d->agg, &o, &dl->job);
+	if (err)
+		http__respond_error(dl->req, 500, "cannot build the profile: %s", strerror(-err));
+	return err;
+}
+
+/* Builds for budget_ns; returns whether the request is answered (or failed). */
+static bool step_delta(struct daemon *d, struct delta *dl, __u64 budget_ns)
+{
+	const char *name = dl->snap ? (dl->heap ? "heap-delta" : "allocs-delta") :
+				      (dl->heap ? "heap" : "allocs");
+	int err;
+
+	if (!dl->job && start_delta(d, dl))
+		return true;
+	err = exporter__step(dl->job, budget_ns);
+	if (!err)
+		return false;
+	if (err < 0)
+		http__respond_error(dl->req, 500, "cannot build the profile: %s", strerror(-err));
+	else
+		respond_profile(dl->req, exporter__profile(dl->job), name);
+	return true;
+}
+
+static void free_delta(struct daemon *d, struct delta *dl)
+{
+	exporter__end(dl->job, false);
+	agg_snap__free(d->agg, dl->snap);
+	free(dl);
 }
 
 int serve__run_deltas(struct daemon *d)
 {
 	struct delta **pp = &d->deltas, *dl;
-	__u64 now = daemon__now();
+	__u64 now = daemon__now(), until = now + SERVE_STEP_NS, t;
 	bool drained = false;
+	int busy = 0;
 
 	while ((dl = *pp)) {
 		if (dl->due_ns > now && dl->req) {
 			pp = &dl->next;
 			continue;
 		}
-		if (!drained && dl->req) {
+		if (!drained && dl->req && !dl->job) {
 			daemon__drain(d);
 			drained = true;
 		}
-		finish_delta(d, dl);
+		t = daemon__now();
+		if (dl->req && !step_delta(d, dl, until > t ? until - t : 0)) {
+			busy = 1;	/* more next turn */
+			pp = &dl->next;
+			continue;
+		}
 		*pp = dl->next;
-		agg_snap__free(d->agg, dl->snap);
-		free(dl);
+		free_delta(d, dl);
 	}
-	return 0;
+	return busy;
 }
 
 void serve__cancel_deltas(struct daemon *d)
@@ -262,8 +280,7 @@ void serve__cancel_deltas(struct daemon *d)
 		d->deltas = dl->next;
 		if (dl->req)
 			http__respond_error(dl->req, 503, "allocscope is stopping");
-		agg_snap__free(d->agg, dl->snap);
-		free(dl);
+		free_delta(d, dl);
 	}
 }
 
@@ -303,7 +320,9 @@ static void metric_drops(struct metrics *m, const struct daemon *d, const __u64 
 		{ "ringbuf_full_seen", AS_STAT_DROP_SEEN_RINGBUF },
 		{ "ringbuf_full_cancel", AS_STAT_DROP_CANCEL_RINGBUF },
 		{ "overflow_map_full", AS_STAT_DROP_OVERFLOW },
+		{ "ringbuf_full_proc_mark", AS_STAT_DROP_MARK_RINGBUF },
 	};
+	struct agg_limit_stats al;
 	size_t i;
 
 	metrics__family(m, "allocscope_dropped_total", METRICS_COUNTER,
@@ -312,8 +331,32 @@ static void metric_drops(struct metrics *m, const struct daemon *d, const __u64 
 		metrics__sample(m, (double)st[kernel[i].stat], "reason", kernel[i].reason, NULL);
 	metrics__sample(m, (double)d->in.dropped_procs, "reason", "max_processes", NULL);
 	metrics__sample(m, (double)d->in.errors, "reason", "out_of_memory", NULL);
+	agg__limit_stats(d->agg, &al);
+	metrics__sample(m, (double)al.site_drops, "reason", "max_sites", NULL);
+	metrics__sample(m, (double)al.live_full, "reason", "live_set_full", NULL);
+	metrics__counter(m, "allocscope_dropped_bytes_total",
+			 "Estimated bytes of the samples dropped at max_sites.", al.site_drop_bytes);
 	/* their calls are in the totals, without series or a log line of their own */
 	metrics__sample(m, (double)cost__shed(d->cost), "reason", "cost_max_processes", NULL);
+}
+
+/* Load shedding: what was raised, and what it cost in samples. */
+static void metric_shed(struct metrics *m, const struct daemon *d)
+{
+	struct shed_stats ss;
+
+	shed__stats(d->shed, &ss);
+	metrics__family(m, "allocscope_shed_rate_changes_total", METRICS_COUNTER,
+			"Per-process sampling rates raised (load shed) or lowered again.");
+	metrics__sample(m, (double)ss.raised, "direction", "up", NULL);
+	metrics__sample(m, (double)ss.lowered, "direction", "down", NULL);
+	metrics__counter(m, "allocscope_shed_samples_total",
+			 "Samples the configured rate would have taken beyond those taken, estimated.",
+			 (double)ss.shed_samples);
+	metrics__gauge(m, "allocscope_shed_processes",
+		       "Processes sampled at a raised rate now.", (double)ss.procs);
+	metrics__gauge(m, "allocscope_shed_max_rate_bytes",
+		       "The largest mean gap between samples in force now.", (double)ss.max_rate);
 }
 
 static void metric_proc_cost(struct metrics *m, struct daemon *d)
@@ -375,6 +418,12 @@ static void metric_exports(struct metrics *m, const struct daemon *d)
 
 	metrics__counter(m, "allocscope_exports_total", "Interval exports written.",
 			 (double)d->st.exports);
+	metrics__counter(m, "allocscope_export_seconds_total",
+			 "Time spent building and writing interval exports.",
+			 d->st.export_ns_total / 1e9);
+	metrics__gauge(m, "allocscope_export_last_seconds",
+		       "Time the last interval export took to build and write.",
+		       d->st.export_ns_last / 1e9);
 	metrics__family(m, "allocscope_export_errors_total", METRICS_COUNTER,
 			"Failed interval exports, by reason.");
 	for (i = 0; i < EXPORT_ERR_MAX; i++)
@@ -462,6 +511,11 @@ static void metric_core(struct metrics *m, struct daemon *d, const __u64 *st)
 			 (double)d->st.scans);
 	metrics__counter(m, "allocscope_reloads_total", "Configuration reloads.",
 			 (double)d->st.reloads);
+	metrics__gauge(m, "allocscope_loop_turn_max_seconds",
+		       "The longest turn of the daemon's loop (what HTTP answers may wait).",
+		       d->st.turn_max_ns / 1e9);
+	metrics__counter(m, "allocscope_loop_slow_turns_total",
+			 "Turns of the daemon's loop longer than 100 ms.", (double)d->st.slow_turns);
 	metrics__counter(m, "allocscope_evicted_processes_total",
 			 "Exited processes dropped from memory after their export.",
 			 (double)d->st.evicted);
@@ -526,6 +580,7 @@ static int metrics_handler(struct http_request *req, void *ctx)
 	metric_drops(m, d, st);
 	metric_cost(m, d, st);
 	metric_exports(m, d);
+	metric_shed(m, d);
 	metrics__family(m, "allocscope_http_requests_total", METRICS_COUNTER,
 			"HTTP requests served, by path and status.");
 	http__for_each_count(d->http, count_request, m);

@@ -227,6 +227,26 @@ static int attach_proc_events(struct tracer *tr, const struct tracer_opts *o)
 	return 0;
 }
 
+/*
+ * One reader for both rings, "procs" first: ring_buffer__consume() reads
+ * the rings in the order they were added, so exec and exit events never
+ * wait behind the samples of a turn.
+ */
+static int open_rings(struct tracer *tr, const struct tracer_opts *o, tracer_event_fn fn,
+		      void *ctx)
+{
+	int procs = bpf_map__fd(tr->skel->maps.procs), events = bpf_map__fd(tr->skel->maps.events);
+
+	if (o->proc_events && o->proc_fn) {
+		tr->rb = ring_buffer__new(procs, (ring_buffer_sample_fn)o->proc_fn, ctx, NULL);
+		if (!tr->rb)
+			return -errno;
+		return ring_buffer__add(tr->rb, events, (ring_buffer_sample_fn)fn, ctx);
+	}
+	tr->rb = ring_buffer__new(events, (ring_buffer_sample_fn)fn, ctx, NULL);
+	return tr->rb ? 0 : -errno;
+}
+
 int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
 		struct tracer **out, const char **why)
 {
@@ -269,12 +289,9 @@ int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
 	err = attach_proc_events(tr, opts);
 	if (err)
 		goto err_out;
-	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.events), (ring_buffer_sample_fn)fn,
-				  ctx, NULL);
-	if (!tr->rb) {
-		err = -errno;
+	err = open_rings(tr, opts, fn, ctx);
+	if (err)
 		goto err_out;
-	}
 	*out = tr;
 	return 0;
 err_out:
@@ -554,12 +571,34 @@ int tracer__set_noret(struct tracer *tr, pid_t tgid, bool on)
 }
 
 
+/* Threads look their rate up again when rate_gen moves (see proc_rate()). */
+static void rates_changed(struct tracer *tr)
+{
+	__atomic_add_fetch(&tr->skel->data->rate_gen, 1, __ATOMIC_RELEASE);
+}
+
 int tracer__set_rate(struct tracer *tr, __u64 rate)
 {
 	if (!rate || rate > AS_MAX_RATE)
 		return -EINVAL;
 	tr->skel->data->sample_rate = rate;
+	rates_changed(tr);
 	return 0;
+}
+
+int tracer__set_proc_rate(struct tracer *tr, pid_t tgid, __u64 rate)
+{
+	int fd = bpf_map__fd(tr->skel->maps.proc_rates), err;
+	__u32 key = tgid;
+
+	if (rate > AS_MAX_RATE)
+		return -EINVAL;
+	err = rate ? bpf_map_update_elem(fd, &key, &rate, BPF_ANY) : bpf_map_delete_elem(fd, &key);
+	if (err == -ENOENT && !rate)
+		err = 0;
+	if (!err)
+		rates_changed(tr);
+	return err;
 }
 
 void tracer__stats(struct tracer *tr, __u64 stats[AS_STAT_MAX])

@@ -26,6 +26,14 @@ enum tracer_mode {
 	TRACER_MODE_CLASSIC,	/* perf-event uprobe + uretprobe */
 };
 
+/*
+ * Returns 0 to go on. A negative value stops the current poll or consume,
+ * which returns it; the record it was given counts as read (libbpf's
+ * ringbuf_process_ring() stores the consumer position past it first), so
+ * a reader can bound its work per call and resume where it stopped.
+ */
+typedef int (*tracer_event_fn)(void *ctx, const void *data, size_t size);
+
 struct tracer_opts {
 	__u64 sample_rate;	/* mean bytes between samples; 1 = every call */
 	bool alloc_only;	/* no free probes, no live set */
@@ -33,13 +41,11 @@ struct tracer_opts {
 	__u32 ringbuf_bytes;	/* power of two */
 	__u32 stack_bytes;	/* stack copied per sample: 0, or pages from 8 KiB to 32 KiB */
 	bool proc_events;	/* exec/exit events of every process (the daemon) */
+	tracer_event_fn proc_fn;	/* with proc_events: gets them first, apart from samples */
 	bool filter_tgids;	/* count only processes set with tracer__set_target() */
 	__u32 max_targets;	/* capacity of the targets and calls maps */
 	enum tracer_mode mode;
 };
-
-/* Returns non-zero to stop the current poll. */
-typedef int (*tracer_event_fn)(void *ctx, const void *data, size_t size);
 
 /* -ENOSYS/-EPERM/-EOPNOTSUPP with a reason in *why for an unfit kernel. */
 int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
@@ -53,7 +59,10 @@ void tracer__detach_pid(struct tracer *tr, pid_t pid);
 
 /* An fd that becomes readable when records are waiting (for epoll). */
 int tracer__fd(const struct tracer *tr);
-/* Hands every waiting record to the callback; returns how many. */
+/*
+ * Hands every waiting record to the callbacks ("procs" first); returns how
+ * many, or what a callback returned to stop.
+ */
 int tracer__consume(struct tracer *tr);
 
 /*
@@ -87,6 +96,12 @@ int tracer__watch_seen(struct tracer *tr, tracer_event_fn fn, void *ctx);
 int tracer__poll_seen(struct tracer *tr, int timeout_ms);
 
 int tracer__set_rate(struct tracer *tr, __u64 rate);
+/*
+ * tgid's own mean gap between samples (0: the global rate again), at most
+ * AS_MAX_SHED_PROCS processes at once (-E2BIG beyond). Its threads take it
+ * at their next allocation call.
+ */
+int tracer__set_proc_rate(struct tracer *tr, pid_t tgid, __u64 rate);
 /* Count only the processes set with tracer__set_target(), or all. */
 void tracer__set_filter(struct tracer *tr, bool on);
 /* With the filter on: count tgid (and the children it forks from now on), or stop. */

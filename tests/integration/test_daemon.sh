@@ -52,6 +52,8 @@ export_interval = $INTERVAL
 retention_count = 10000
 retention_bytes = 4G
 sample_rate = 1
+# exact counts: load shedding must not raise the rate
+shed_max_rate = 1
 ringbuf_mb = 64
 targets = cgroup:$OWN_CG
 EOF
@@ -455,7 +457,7 @@ test_sigterm
 test_targets() {
 	local t=$(case_dir targets) tgt pid other f
 	tgt=$(unique_copy "$SITES" tsites) || { fail targets "cannot copy $SITES"; return; }
-	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\n' > "$t/conf"
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\nshed_max_rate = 1\n' > "$t/conf"
 	mkfifo "$t/go"
 	"$tgt" 0.2 --truth "$t/truth" --wait-fd 3 3< "$t/go" &
 	pid=$!
@@ -502,7 +504,7 @@ test_check_config
 # --targets pid:N uses pid-filtered probes: other processes do not count.
 test_targets_pid() {
 	local t=$(case_dir targets_pid) p q f
-	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\n' > "$t/conf"
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\nshed_max_rate = 1\n' > "$t/conf"
 	mkfifo "$t/go"
 	"$SITES" 0.2 --truth "$t/p.truth" --wait-fd 3 3< "$t/go" &
 	p=$!
@@ -542,7 +544,7 @@ test_targets_cgroup_exe() {
 	need_own_cgroup targets_cgroup_exe || return
 	cg=$(cg_new targets_cg) || { fail targets_cgroup_exe "cannot make a cgroup below $OWN_CG"; return; }
 	exe=$(unique_copy "$WORKLOADS/churn" tchurn) || { fail targets_cgroup_exe "cannot copy churn"; return; }
-	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\n' > "$t/conf"
+	printf 'listen = 127.0.0.1:0\nexport_interval = 0\nsample_rate = 1\nshed_max_rate = 1\n' > "$t/conf"
 	mkfifo "$t/go"
 	"$SITES" 0.2 --truth "$t/p.truth" --wait-fd 3 3< "$t/go" &
 	p=$!
@@ -651,7 +653,7 @@ test_targets_all
 # it alone; sets SPID (the process, exited and still served), DPID, NPID and PORT.
 smalls_daemon() {
 	local t=$1
-	printf 'listen = 127.0.0.1:0\nsample_rate = 1\n%b' "$2" > "$t/conf"
+	printf 'listen = 127.0.0.1:0\nsample_rate = 1\nshed_max_rate = 1\n%b' "$2" > "$t/conf"
 	mkfifo "$t/go"
 	"$SITES" 0.2 --truth "$t/truth" --wait-fd 3 3< "$t/go" &
 	SPID=$!

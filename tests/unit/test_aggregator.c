@@ -4,6 +4,8 @@
  * (process, stack, size), frees, process images across exec and pid reuse,
  * snapshots, eviction.
  */
+#include <errno.h>
+
 #include "aggregator.h"
 #include "allocscope.h"
 #include "test.h"
@@ -154,6 +156,56 @@ static void eviction_waits(void)
 	agg__free(a);
 }
 
+/* max_sites keeps the sites there are, counts what it drops; the live cap tracks no more. */
+static void limits(void)
+{
+	struct agg *a = agg__new();
+	struct agg_proc *p = agg__proc(a, 500);
+	struct agg_limit_stats st;
+	struct sum m = { 0 };
+
+	agg__set_limits(a, 2, 3);
+	ASSERT_EQ(agg__add_alloc(a, p, stack_a, 3, AS_FN_MALLOC, 0, 64, 1, 1, true), 0);
+	ASSERT_EQ(agg__add_alloc(a, p, stack_a, 3, AS_FN_MALLOC, 0, 32, 1, 2, true), 0);
+	/* a third site: dropped, counted with its bytes */
+	ASSERT_EQ(agg__add_alloc(a, p, stack_b, 3, AS_FN_MALLOC, 0, 64, 1, 3, true), -ENOSPC);
+	ASSERT_EQ(agg__add_alloc(a, p, stack_a, 3, AS_FN_MALLOC, 0, 16, 1, 4, true), -ENOSPC);
+	/* the sites there are still count */
+	ASSERT_EQ(agg__add_alloc(a, p, stack_a, 3, AS_FN_MALLOC, 0, 64, 1, 5, true), 0);
+	/* a fourth tracked sample: over the live cap, alloc_* only */
+	ASSERT_EQ(agg__add_alloc(a, p, stack_a, 3, AS_FN_MALLOC, 0, 64, 1, 6, true), 0);
+	agg__limit_stats(a, &st);
+	ASSERT_EQ(st.site_drops, 2);
+	ASSERT(st.site_drop_bytes == 64 + 16, "dropped bytes %f", st.site_drop_bytes);
+	ASSERT_EQ(st.live_full, 1);
+	ASSERT_EQ(agg__nr_sites(a), 2);
+	ASSERT_EQ(agg__nr_live(a), 3);
+	agg__for_each_site(a, sum_site, &m);
+	ASSERT(m.alloc == 4 && m.live == 3, "alloc %f live %f", m.alloc, m.live);
+	/* a free makes room again */
+	agg__add_free(a, 1);
+	ASSERT_EQ(agg__add_alloc(a, p, stack_a, 3, AS_FN_MALLOC, 0, 64, 1, 7, true), 0);
+	ASSERT_EQ(agg__nr_live(a), 3);
+	agg__free(a);
+}
+
+/* An export in progress holds the sites: eviction waits for it. */
+static void hold(void)
+{
+	struct agg *a = agg__new();
+	struct agg_proc *p = agg__proc(a, 600);
+
+	agg__add_alloc(a, p, stack_a, 3, AS_FN_MALLOC, 0, 64, 1, 1, true);
+	p->exited = true;
+	p->exit_ns = 50;
+	agg__mark_exited_exported(a);
+	agg__hold(a);
+	ASSERT_EQ(agg__evict_exited(a, 100), 0);
+	agg__unhold(a);
+	ASSERT_EQ(agg__evict_exited(a, 100), 1);
+	agg__free(a);
+}
+
 int main(void)
 {
 	t_suite = "aggregator";
@@ -162,5 +214,7 @@ int main(void)
 	RUN(exec_and_pid_reuse);
 	RUN(snapshots);
 	RUN(eviction_waits);
+	RUN(limits);
+	RUN(hold);
 	return TEST_EXIT();
 }

@@ -89,6 +89,9 @@ static const char default_text[] =
 	"ringbuf_mb = 16\n"
 	"max_processes = 4096\n"
 	"symbol_cache_mb = 256\n"
+	"max_sites = 262144\n"
+	"exited_keep = 120\n"
+	"shed_max_rate = 64M\n"
 	"labels = pid,comm,exe\n"
 	"watchdog = yes\n"
 	"cost_top = 10\n"
@@ -121,6 +124,9 @@ static void test_defaults(void)
 	ASSERT_EQ(c.ringbuf_mb, 16);
 	ASSERT_EQ(c.max_processes, 4096);
 	ASSERT_EQ(c.symbol_cache_mb, 256);
+	ASSERT_EQ(c.max_sites, 262144);
+	ASSERT_EQ(c.exited_keep_ns, 120 * VALUE_NS);
+	ASSERT_EQ(c.shed_max_rate, 64ULL << 20);
 	ASSERT_EQ(c.labels, CONFIG_LABEL_PID | CONFIG_LABEL_COMM | CONFIG_LABEL_EXE);
 	ASSERT_EQ(c.watchdog, true);
 	ASSERT_EQ(config__validate(&c, err, sizeof(err)), 0);
@@ -158,6 +164,9 @@ static void test_every_key(void)
 		"ringbuf_mb = 64\n"
 		"max_processes = 100\n"
 		"symbol_cache_mb = 32\n"
+		"max_sites = 5000\n"
+		"exited_keep = 5s\n"
+		"shed_max_rate = 1G\n"
 		"labels = comm\n"
 		"watchdog = FALSE\n";
 
@@ -185,6 +194,9 @@ static void test_every_key(void)
 	ASSERT_EQ(c.ringbuf_mb, 64);
 	ASSERT_EQ(c.max_processes, 100);
 	ASSERT_EQ(c.symbol_cache_mb, 32);
+	ASSERT_EQ(c.max_sites, 5000);
+	ASSERT_EQ(c.exited_keep_ns, 5 * VALUE_NS);
+	ASSERT_EQ(c.shed_max_rate, 1ULL << 30);
 	ASSERT_EQ(c.labels, CONFIG_LABEL_COMM);
 	ASSERT_EQ(c.watchdog, false);
 	ASSERT_EQ(config__validate(&c, err, sizeof(err)), 0);
@@ -471,6 +483,9 @@ static void test_bounds(void)
 		{ "live_max", "1", "67108864", "0", "67108865" },
 		{ "ringbuf_mb", "1", "1024", "0", "1025" },
 		{ "max_processes", "1", "4194304", "0", "4194305" },
+		{ "max_sites", "1", "67108864", "0", "67108865" },
+		{ "exited_keep", "0", "86400", NULL, "86401" },
+		{ "shed_max_rate", "1", "1099511627776", "0", "1025G" },
 		{ "symbol_cache_mb", "1", "65536", "0", "65537" },
 		{ "listen_unix_mode", "0", "0777", NULL, "01000" },
 		{ "http_max_connections", "1", "16384", "0", "16385" },
