@@ -44,18 +44,9 @@ static bool site_eq(const struct hnode *n, const void *key)
 	return !strcmp(hmap_entry(n, struct site, node)->name, key);
 }
 
-static __u64 hash_name(const char *s)
-{
-	__u64 h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static struct site *get_site(struct diff *d, const char *name)
 {
-	__u64 h = hash_name(name);
+	__u64 h = hash_str(name);
 	struct hnode *n = hmap__find(&d->sites, h, site_eq, name);
 	struct site *s, **v;
 

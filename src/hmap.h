@@ -44,6 +44,16 @@ static inline __u64 hash_mix(__u64 h, __u64 v)
 	return hash_u64(h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)));
 }
 
+/* A string's hash (FNV-1a, 64 bits). */
+static inline __u64 hash_str(const char *s)
+{
+	__u64 h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
 static inline int hmap__grow(struct hmap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 64, i;

@@ -81,15 +81,6 @@ static bool leaf_eq(const struct hnode *n, const void *key)
 	return !strcmp(hmap_entry(n, struct leaf, node)->func, key);
 }
 
-static __u64 hash_str(const char *s)
-{
-	__u64 h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static struct leaf *get_leaf(struct leaves *l, const char *func)
 {
 	__u64 h = hash_str(func);
