@@ -136,6 +136,8 @@ struct elf_file {
 	Dwarf *alt_dwarf;
 	bool has_lines;
 	size_t dwarf_bytes;	/* estimated heap behind eh_cfi and dwarf */
+	void **pads;		/* padded copies of DWARF sections (pad_dwarf()) */
+	size_t nr_pads;
 	struct dnames dnames;
 	bool failed;		/* a read failed: counted and logged once */
 	/* Owned by the cache while cache is set. */
@@ -862,6 +864,9 @@ static void elf_file_destroy(struct elf_file *ef)
 	dwarf_cfi_end(ef->eh_cfi);
 	dwarf_end(ef->dwarf);
 	alt_close(ef);
+	while (ef->nr_pads)
+		free(ef->pads[--ef->nr_pads]);
+	free(ef->pads);
 	elf_end(ef->dbg_elf);
 	if (ef->dbg_fd >= 0)
 		close(ef->dbg_fd);
@@ -1113,8 +1118,8 @@ Dwarf_CFI *elf_file__eh_cfi(struct elf_file *ef)
 
 /*
  * Heap the DWARF will take: dwarf_begin_elf() reads every .debug_* section
- * (compressed ones inflated), plus about a quarter of that for libdw's
- * tables of the units, lines and names it reads.
+ * (compressed ones inflated), pad_dwarf() copies it, plus about a quarter
+ * of that for libdw's tables of the units, lines and names it reads.
  */
 static size_t dwarf_estimate(Elf *elf)
 {
@@ -1132,12 +1137,66 @@ static size_t dwarf_estimate(Elf *elf)
 		name = elf_strptr(elf, strndx, shdr.sh_name);
 		if (!name || strncmp(name, ".debug_", 7))
 			continue;
+		/* inflated, read, and its padded copy (pad_dwarf()) */
 		if ((shdr.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &chdr))
-			n += chdr.ch_size + chdr.ch_size / 4;
+			n += 2 * chdr.ch_size + chdr.ch_size / 4;
 		else
-			n += shdr.sh_size + shdr.sh_size / 4;
+			n += 2 * shdr.sh_size + shdr.sh_size / 4;
 	}
 	return n;
+}
+
+/*
+ * libdw 0.188 reads some strings of DWARF sections with strlen(), unbounded
+ * (file and directory names in a .debug_line header): over a section that
+ * libelf read into a buffer of its exact size, garbage without a NUL reads
+ * past it, into the heap (found by tests/fuzz/fuzz_elf). Mapped, it read
+ * the rest of the file instead. So each .debug_* section, inflated if it
+ * was compressed, is handed to libdw as a copy followed by zeroes.
+ */
+#define DWARF_PAD	64
+
+static int pad_section(struct elf_file *ef, Elf_Scn *scn, const GElf_Shdr *shdr)
+{
+	Elf_Data *data;
+	void *buf, **v;
+
+	if ((shdr->sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+		return 0;	/* libdw cannot read it either */
+	data = elf_getdata(scn, NULL);
+	if (!data || !data->d_buf || !data->d_size)
+		return 0;
+	v = realloc(ef->pads, (ef->nr_pads + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ef->pads = v;
+	buf = calloc(1, data->d_size + DWARF_PAD);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, data->d_buf, data->d_size);
+	data->d_buf = buf;	/* libelf frees its own buffer, not d_buf */
+	ef->pads[ef->nr_pads++] = buf;
+	return 0;
+}
+
+static int pad_dwarf(struct elf_file *ef, Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	const char *name;
+	GElf_Shdr shdr;
+	size_t strndx;
+	int err;
+
+	if (elf_getshdrstrndx(elf, &strndx))
+		return -EINVAL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, strndx, shdr.sh_name);
+		if (name && !strncmp(name, ".debug_", 7) && (err = pad_section(ef, scn, &shdr)))
+			return err;
+	}
+	return 0;
 }
 
 /* Opens a dwz file found under root at path; 0 or -errno. */
@@ -1156,6 +1215,8 @@ static int alt_try(struct elf_file *ef, const char *path, const char *bid)
 	read_build_id(ef->alt_elf, got, sizeof(got));
 	if (strcmp(got, bid))
 		return -ESTALE;
+	if (pad_dwarf(ef, ef->alt_elf))
+		return -ENOMEM;
 	ef->alt_dwarf = dwarf_begin_elf(ef->alt_elf, DWARF_C_READ, NULL);
 	return ef->alt_dwarf ? 0 : -EIO;
 }
@@ -1224,7 +1285,7 @@ static bool has_skeletons(Dwarf *dw)
 /* elf's DWARF, with its dwz part; NULL if there is none or it cannot be used safely. */
 static Dwarf *dwarf_open(struct elf_file *ef, Elf *elf)
 {
-	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	Dwarf *dw = pad_dwarf(ef, elf) ? NULL : dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 
 	if (!dw) {
 		/* Sections were there to read: they could not be. */
